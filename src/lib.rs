@@ -17,3 +17,7 @@ pub mod palm;
 pub mod reactor;
 pub mod socket;
 pub mod zmtp;
+
+pub use reactor::{Handle, Handler, Reactor, Socket, SocketId, TimerId};
+pub use socket::{Options, SendError};
+pub use zmtp::{Msg, SocketType};

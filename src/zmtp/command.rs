@@ -107,7 +107,7 @@ impl Metadata {
     pub fn decode(mut data: &[u8]) -> Result<Metadata, Error> {
         let mut meta = Metadata::default();
         while !data.is_empty() {
-            let (name, value, rest) = split_property(data)?;
+            let Property { name, value, rest } = split_property(data)?;
             if name.eq_ignore_ascii_case(b"Socket-Type") {
                 meta.socket_type = Some(Bytes::copy_from_slice(value));
             } else if name.eq_ignore_ascii_case(b"Identity") {
@@ -119,8 +119,15 @@ impl Metadata {
     }
 }
 
-/// Splits one property off the front of `data`: (name, value, rest).
-fn split_property(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), Error> {
+/// One READY property and what follows it.
+struct Property<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+    rest: &'a [u8],
+}
+
+/// Splits one property off the front of `data`.
+fn split_property(data: &[u8]) -> Result<Property<'_>, Error> {
     let bad = Error::MalformedCommand("READY property longer than its frame");
     let (&name_len, data) = data.split_first().ok_or(bad.clone())?;
     let name_len = usize::from(name_len);
@@ -132,7 +139,7 @@ fn split_property(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), Error> {
     let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]);
     let len = usize::try_from(len).map_err(|_| bad.clone())?;
     let (value, rest) = data.split_at_checked(len).ok_or(bad)?;
-    Ok((name, value, rest))
+    Ok(Property { name, value, rest })
 }
 
 /// Writes a whole command frame (header and body) with `name` and `data` parts.

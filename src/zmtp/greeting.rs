@@ -89,10 +89,8 @@ impl Greeting {
         if buf.get(9).is_some_and(|&b| b & 1 == 0) {
             return Err(Error::NotZmtp);
         }
-        if let Some(&major) = buf.get(10) {
-            if major < 3 {
-                return Err(Error::UnsupportedVersion { major });
-            }
+        if let Some(&major) = buf.get(10).filter(|&&major| major < 3) {
+            return Err(Error::UnsupportedVersion { major });
         }
         let Some(buf) = buf.get(..GREETING_LEN) else {
             return Ok(None);

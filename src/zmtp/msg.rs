@@ -137,6 +137,18 @@ impl From<&'static [u8]> for Msg {
     }
 }
 
+impl From<&'static str> for Msg {
+    fn from(frame: &'static str) -> Msg {
+        Msg::from(Bytes::from_static(frame.as_bytes()))
+    }
+}
+
+impl From<String> for Msg {
+    fn from(frame: String) -> Msg {
+        Msg::from(Bytes::from(frame))
+    }
+}
+
 impl From<Vec<u8>> for Msg {
     fn from(frame: Vec<u8>) -> Msg {
         Msg::from(Bytes::from(frame))

@@ -1,0 +1,664 @@
+//! The event loop: the only code in palm that touches sockets and the clock.
+//!
+//! One [`Reactor`] owns one `mio::Poll`, a slab of connections and listeners (slab key = mio
+//! `Token`), the ZeroMQ sockets built on them, and a timer heap driven by the poll timeout.
+//! Protocol work is delegated: bytes go to [`crate::zmtp::Session`], messages to
+//! [`crate::socket::SocketCore`]. Connections are registered once for read and write
+//! readiness (mio is edge-triggered), read until `WouldBlock` within a per-event budget, and
+//! written with vectored writes that batch many frames per syscall.
+//!
+//! Two ways to use it:
+//! - as plain sockets: [`Reactor::send`], [`Reactor::recv`] and their blocking forms drive
+//!   the loop while they wait, like libzmq's blocking calls (see also [`Socket`] for a
+//!   one-socket program);
+//! - as a loop that calls your code: [`Reactor::run`] with a [`Handler`].
+//!
+//! Output is written when the loop turns, when a batch fills, or at once by
+//! [`Reactor::send`]; [`Reactor::enqueue`] leaves it for the loop to batch.
+
+mod conn;
+mod endpoint;
+mod outbuf;
+mod single;
+mod timer;
+
+pub use outbuf::{OutBuf, ZERO_COPY_MIN};
+pub use single::Socket;
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use log::{debug, warn};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::socket::{self, Options, PipeId, SendError, SocketCore};
+use crate::zmtp::{Msg, SocketType};
+use conn::ZmtpConn;
+use timer::{TimerKey, Timers};
+
+/// Identifies a socket inside its reactor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketId(usize);
+
+/// Identifies a user timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerId(u64);
+
+/// The token of the cross-thread waker; never a slab key.
+const WAKER: Token = Token(usize::MAX);
+
+/// How many mio events one poll takes.
+const EVENT_CAPACITY: usize = 1024;
+
+/// Messages other threads may queue through a [`Handle`] before it pushes back.
+const INBOX_CAPACITY: usize = 4096;
+
+/// Code the loop calls from [`Reactor::run`].
+pub trait Handler {
+    /// Messages are waiting on `socket`; take them with [`Reactor::recv`].
+    fn on_readable(&mut self, reactor: &mut Reactor, socket: SocketId);
+
+    /// A timer set with [`Reactor::set_timer`] fired.
+    fn on_timer(&mut self, reactor: &mut Reactor, timer: TimerId) {
+        let _ = (reactor, timer);
+    }
+
+    /// Called once per loop turn, after events and timers.
+    fn on_turn(&mut self, reactor: &mut Reactor) {
+        let _ = reactor;
+    }
+}
+
+/// What the slab holds.
+#[derive(Debug)]
+enum Entry {
+    Listener {
+        listener: TcpListener,
+        socket: SocketId,
+    },
+    Zmtp(Box<ZmtpConn>),
+}
+
+/// A socket's semantics plus where it is bound and connected.
+#[derive(Debug)]
+struct SocketState {
+    core: SocketCore,
+    endpoints: Slab<Endpoint>,
+    /// Listed in `Reactor::dirty_sockets`.
+    dirty: bool,
+    /// Listed in `Reactor::readable_sockets`.
+    notified: bool,
+}
+
+#[derive(Debug)]
+enum Endpoint {
+    Bind { token: usize, name: String },
+    Connect(Connector),
+}
+
+/// A connecting endpoint: its address, persistent pipe and reconnect state.
+#[derive(Debug)]
+struct Connector {
+    name: String,
+    addr: std::net::SocketAddr,
+    pipe: PipeId,
+    conn: Option<usize>,
+    backoff: Duration,
+    retry_at: Option<Instant>,
+}
+
+/// Messages handed in from other threads.
+#[derive(Debug, Default)]
+struct Inbox {
+    queue: Mutex<std::collections::VecDeque<(SocketId, Msg)>>,
+    stop: AtomicBool,
+}
+
+/// A cloneable, `Send` handle that lets other threads hand messages to the loop and stop it.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    inbox: Arc<Inbox>,
+    waker: Arc<Waker>,
+}
+
+impl Handle {
+    /// Queues `msg` for sending on `socket` from the loop's thread; gives the message back
+    /// when the inbox is full.
+    pub fn send(&self, socket: SocketId, msg: Msg) -> Result<(), Msg> {
+        let mut queue = self.inbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.len() >= INBOX_CAPACITY {
+            return Err(msg);
+        }
+        queue.push_back((socket, msg));
+        drop(queue);
+        let _ = self.waker.wake();
+        Ok(())
+    }
+
+    /// Asks [`Reactor::run`] to return after its current turn.
+    pub fn stop(&self) {
+        self.inbox.stop.store(true, Ordering::Release);
+        let _ = self.waker.wake();
+    }
+}
+
+/// One event loop with its sockets and connections.
+pub struct Reactor {
+    poll: Poll,
+    events: Events,
+    entries: Slab<Entry>,
+    sockets: Slab<SocketState>,
+    timers: Timers,
+    /// Connections that stopped reading before `WouldBlock` on their budget.
+    pending_reads: Vec<usize>,
+    /// Connections that stopped reading because their input queue is full.
+    blocked_reads: Vec<usize>,
+    dirty_sockets: Vec<SocketId>,
+    readable_sockets: Vec<SocketId>,
+    /// Timers the user set that fired this turn.
+    fired_timers: Vec<TimerId>,
+    next_timer: u64,
+    cancelled_timers: Vec<u64>,
+    rng: u64,
+    inbox: Arc<Inbox>,
+    waker: Arc<Waker>,
+}
+
+impl std::fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reactor")
+            .field("entries", &self.entries.len())
+            .field("sockets", &self.sockets.len())
+            .finish()
+    }
+}
+
+impl Reactor {
+    /// A new loop with nothing registered.
+    pub fn new() -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        Ok(Reactor {
+            poll,
+            events: Events::with_capacity(EVENT_CAPACITY),
+            entries: Slab::new(),
+            sockets: Slab::new(),
+            timers: Timers::default(),
+            pending_reads: Vec::new(),
+            blocked_reads: Vec::new(),
+            dirty_sockets: Vec::new(),
+            readable_sockets: Vec::new(),
+            fired_timers: Vec::new(),
+            next_timer: 0,
+            cancelled_timers: Vec::new(),
+            rng: seed(),
+            inbox: Arc::default(),
+            waker,
+        })
+    }
+
+    /// A handle other threads can use to send through this loop or stop it.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            inbox: Arc::clone(&self.inbox),
+            waker: Arc::clone(&self.waker),
+        }
+    }
+
+    /// Creates a socket of `kind` with default options.
+    pub fn socket(&mut self, kind: SocketType) -> SocketId {
+        self.socket_with(kind, Options::default())
+    }
+
+    /// Creates a socket of `kind` with `options`.
+    pub fn socket_with(&mut self, kind: SocketType, options: Options) -> SocketId {
+        SocketId(self.sockets.insert(SocketState {
+            core: SocketCore::new(kind, options),
+            endpoints: Slab::new(),
+            dirty: false,
+            notified: false,
+        }))
+    }
+
+    /// A socket's options, for changing before it binds or connects.
+    ///
+    /// # Panics
+    /// If `socket` was closed: using a closed socket id is a bug in the caller.
+    pub fn options_mut(&mut self, socket: SocketId) -> &mut Options {
+        self.sockets[socket.0].core.options_mut()
+    }
+
+    /// A socket's semantic state (pipes, queues), for inspection.
+    pub fn core(&self, socket: SocketId) -> Option<&SocketCore> {
+        self.sockets.get(socket.0).map(|s| &s.core)
+    }
+
+    /// Binds `socket` to `tcp://host:port` (`*` for any host; port `0` or `*` for a free one)
+    /// and returns the endpoint actually bound, with the real port.
+    pub fn bind(&mut self, socket: SocketId, endpoint: &str) -> io::Result<String> {
+        let addr = endpoint::resolve_bind(endpoint)?;
+        self.state(socket)?;
+        let mut listener = TcpListener::bind(addr)?;
+        let name = endpoint::format(listener.local_addr()?);
+        let token = self.entries.vacant_key();
+        self.poll
+            .registry()
+            .register(&mut listener, Token(token), Interest::READABLE)?;
+        self.entries.insert(Entry::Listener { listener, socket });
+        let state = self.state(socket)?;
+        state.endpoints.insert(Endpoint::Bind {
+            token,
+            name: name.clone(),
+        });
+        debug!("{} bound to {name}", state.core.kind());
+        Ok(name)
+    }
+
+    /// Connects `socket` to `tcp://host:port`. The peer's queue exists at once, so messages
+    /// sent before the connection is up wait for it; a lost connection is retried with
+    /// backoff.
+    pub fn connect(&mut self, socket: SocketId, endpoint: &str) -> io::Result<()> {
+        let addr = endpoint::resolve_connect(endpoint)?;
+        let state = self.state(socket)?;
+        let backoff = state.core.options().reconnect_ivl;
+        let pipe = state.core.add_pipe(true);
+        let name = endpoint.to_string();
+        let connector = Connector {
+            name,
+            addr,
+            pipe,
+            conn: None,
+            backoff,
+            retry_at: None,
+        };
+        let ep = state.endpoints.insert(Endpoint::Connect(connector));
+        self.start_connect(socket, ep);
+        Ok(())
+    }
+
+    /// Stops listening on an endpoint `bind` returned (or was given). Accepted connections
+    /// stay up, as in libzmq.
+    pub fn unbind(&mut self, socket: SocketId, endpoint: &str) -> io::Result<()> {
+        let state = self.state(socket)?;
+        let found = state.endpoints.iter().find_map(|(key, ep)| match ep {
+            Endpoint::Bind { token, name } if name == endpoint => Some((key, *token)),
+            _ => None,
+        });
+        let (key, token) = found.ok_or_else(|| not_found(endpoint))?;
+        state.endpoints.remove(key);
+        self.close_entry(token);
+        Ok(())
+    }
+
+    /// Drops a connection made by [`Reactor::connect`], with everything queued for it.
+    pub fn disconnect(&mut self, socket: SocketId, endpoint: &str) -> io::Result<()> {
+        let state = self.state(socket)?;
+        let found = state.endpoints.iter().find_map(|(key, ep)| match ep {
+            Endpoint::Connect(c) if c.name == endpoint => Some((key, c.pipe, c.conn)),
+            _ => None,
+        });
+        let (key, pipe, conn) = found.ok_or_else(|| not_found(endpoint))?;
+        state.endpoints.remove(key);
+        state.core.remove_pipe(pipe);
+        if let Some(token) = conn {
+            self.close_entry(token);
+        }
+        Ok(())
+    }
+
+    /// Closes a socket: waits up to its linger time for queued messages to be written, then
+    /// drops its listeners and connections.
+    pub fn close(&mut self, socket: SocketId) -> io::Result<()> {
+        let linger = self.state(socket)?.core.options().linger;
+        let deadline = linger.map(|l| Instant::now() + l);
+        while self.has_pending_output(socket) && deadline.is_none_or(|d| Instant::now() < d) {
+            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            self.turn(wait.map(|w| w.min(Duration::from_millis(100))))?;
+        }
+        let tokens: Vec<usize> = self.entries_of(socket);
+        tokens.into_iter().for_each(|t| self.close_entry(t));
+        self.sockets.remove(socket.0);
+        Ok(())
+    }
+
+    /// Queues `msg` on `socket` and writes it out at once when the peer's connection can
+    /// take it. Fails with [`socket::Error::WouldBlock`] when no peer has room, handing the
+    /// message back.
+    pub fn send(&mut self, socket: SocketId, msg: Msg) -> Result<(), SendError> {
+        self.enqueue(socket, msg)?;
+        self.flush_socket(socket);
+        Ok(())
+    }
+
+    /// Queues `msg` on `socket` without writing: the loop writes it at its next turn, or
+    /// when a peer's queue fills. Many messages then leave in one syscall.
+    pub fn enqueue(&mut self, socket: SocketId, msg: Msg) -> Result<(), SendError> {
+        let Some(state) = self.sockets.get_mut(socket.0) else {
+            return Err(SendError {
+                error: socket::Error::NotSupported,
+                msg,
+            });
+        };
+        match state.core.send(msg) {
+            Err(SendError {
+                error: socket::Error::WouldBlock,
+                msg,
+            }) => {
+                // Writing what is queued may make room.
+                self.flush_socket(socket);
+                self.sockets[socket.0].core.send(msg)?;
+            }
+            other => other?,
+        }
+        self.note_dirty(socket);
+        Ok(())
+    }
+
+    /// Sends, driving the loop while no peer has room, for at most `timeout` (`None`: no
+    /// limit). Fails with [`socket::Error::TimedOut`] when time runs out.
+    pub fn send_timeout(
+        &mut self,
+        socket: SocketId,
+        mut msg: Msg,
+        timeout: Option<Duration>,
+    ) -> Result<(), SendError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            match self.send(socket, msg) {
+                Err(SendError {
+                    error: socket::Error::WouldBlock,
+                    msg: back,
+                }) => msg = back,
+                other => return other,
+            }
+            if let Err(error) = self.wait_turn(deadline) {
+                return Err(SendError { error, msg });
+            }
+        }
+    }
+
+    /// Takes the next message on `socket` without waiting (beyond one non-blocking look at
+    /// the network). Fails with [`socket::Error::WouldBlock`] when none is waiting.
+    pub fn recv(&mut self, socket: SocketId) -> Result<Msg, socket::Error> {
+        match self.take_message(socket) {
+            Err(socket::Error::WouldBlock) => {
+                self.turn(Some(Duration::ZERO))
+                    .map_err(|_| socket::Error::WouldBlock)?;
+                self.take_message(socket)
+            }
+            other => other,
+        }
+    }
+
+    /// Receives, driving the loop until a message arrives or `timeout` passes (`None`: no
+    /// limit).
+    pub fn recv_timeout(
+        &mut self,
+        socket: SocketId,
+        timeout: Option<Duration>,
+    ) -> Result<Msg, socket::Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            match self.take_message(socket) {
+                Err(socket::Error::WouldBlock) => self.wait_turn(deadline)?,
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes everything queued on every socket as far as the peers take it.
+    pub fn flush(&mut self) {
+        while let Some(socket) = self.dirty_sockets.pop() {
+            if let Some(state) = self.sockets.get_mut(socket.0) {
+                state.dirty = false;
+            }
+            self.flush_socket(socket);
+        }
+    }
+
+    /// Runs one turn of the loop: writes pending output, waits for events for at most
+    /// `timeout` (`None`: until something happens), handles them and any due timers.
+    pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.flush();
+        let timeout = self.poll_timeout(timeout);
+        match self.poll.poll(&mut self.events, timeout) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            other => other?,
+        }
+        self.dispatch_events();
+        self.resume_reads();
+        self.fire_timers(Instant::now());
+        self.drain_inbox();
+        self.flush();
+        Ok(())
+    }
+
+    /// Runs the loop, calling `handler`, until a [`Handle::stop`].
+    pub fn run(&mut self, handler: &mut impl Handler) -> io::Result<()> {
+        while !self.inbox.stop.swap(false, Ordering::AcqRel) {
+            self.turn(None)?;
+            self.call_handler(handler);
+        }
+        Ok(())
+    }
+
+    /// Runs one turn and calls `handler` for what happened in it. For loops that also do
+    /// their own work between turns.
+    pub fn run_once(
+        &mut self,
+        handler: &mut impl Handler,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        self.turn(timeout)?;
+        self.call_handler(handler);
+        Ok(())
+    }
+
+    /// Sets a timer that fires once at `at`; [`Handler::on_timer`] hears of it.
+    pub fn set_timer(&mut self, at: Instant) -> TimerId {
+        self.next_timer += 1;
+        self.timers.insert(at, TimerKey::User(self.next_timer));
+        TimerId(self.next_timer)
+    }
+
+    /// Cancels a timer that has not fired.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.cancelled_timers.push(timer.0);
+    }
+
+    fn call_handler(&mut self, handler: &mut impl Handler) {
+        let mut timers = std::mem::take(&mut self.fired_timers);
+        for timer in timers.drain(..) {
+            handler.on_timer(self, timer);
+        }
+        self.fired_timers = timers;
+        while let Some(socket) = self.readable_sockets.pop() {
+            let Some(state) = self.sockets.get_mut(socket.0) else {
+                continue;
+            };
+            state.notified = false;
+            if state.core.readable() {
+                handler.on_readable(self, socket);
+            }
+        }
+        handler.on_turn(self);
+        self.flush();
+    }
+
+    fn take_message(&mut self, socket: SocketId) -> Result<Msg, socket::Error> {
+        let state = self
+            .sockets
+            .get_mut(socket.0)
+            .ok_or(socket::Error::NotSupported)?;
+        let msg = state.core.recv()?;
+        if !self.blocked_reads.is_empty() {
+            self.resume_blocked();
+        }
+        Ok(msg)
+    }
+
+    /// One turn bounded by `deadline`; `TimedOut` once it has passed.
+    fn wait_turn(&mut self, deadline: Option<Instant>) -> Result<(), socket::Error> {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| d <= now) {
+            return Err(socket::Error::TimedOut);
+        }
+        let wait = deadline.map(|d| d - now);
+        self.turn(wait).map_err(|e| {
+            warn!("poll failed: {e}");
+            socket::Error::TimedOut
+        })
+    }
+
+    fn poll_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
+        if !self.pending_reads.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let timer = self.timers.until_next(Instant::now());
+        match (timeout, timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn dispatch_events(&mut self) {
+        let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        for event in events.iter() {
+            let token = event.token();
+            if token == WAKER {
+                continue;
+            }
+            match self.entries.get(token.0) {
+                Some(Entry::Listener { .. }) => self.accept(token.0),
+                Some(Entry::Zmtp(_)) => self.zmtp_event(
+                    token.0,
+                    event.is_readable() || event.is_read_closed(),
+                    event.is_writable() || event.is_error(),
+                ),
+                None => {}
+            }
+        }
+        self.events = events;
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(key) = self.timers.pop_due(now) {
+            match key {
+                TimerKey::Conn(token) => self.zmtp_timeout(token, now),
+                TimerKey::Reconnect(socket, ep) => self.retry_connect(SocketId(socket), ep, now),
+                TimerKey::User(id) => {
+                    if let Some(i) = self.cancelled_timers.iter().position(|&c| c == id) {
+                        self.cancelled_timers.swap_remove(i);
+                    } else {
+                        self.fired_timers.push(TimerId(id));
+                    }
+                }
+            }
+        }
+    }
+
+    fn drain_inbox(&mut self) {
+        let inbox = Arc::clone(&self.inbox);
+        let mut queue = inbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((socket, msg)) = queue.pop_front() {
+            match self.sockets.get_mut(socket.0).map(|s| s.core.send(msg)) {
+                Some(Ok(())) => self.note_dirty(socket),
+                Some(Err(e)) => debug!("message from another thread not sent: {e}"),
+                None => debug!("message from another thread for a closed socket"),
+            }
+        }
+    }
+
+    fn note_dirty(&mut self, socket: SocketId) {
+        let Some(state) = self.sockets.get_mut(socket.0) else {
+            return;
+        };
+        if state.core.has_dirty() && !state.dirty {
+            state.dirty = true;
+            self.dirty_sockets.push(socket);
+        }
+    }
+
+    fn note_readable(&mut self, socket: SocketId) {
+        let Some(state) = self.sockets.get_mut(socket.0) else {
+            return;
+        };
+        if !state.notified {
+            state.notified = true;
+            self.readable_sockets.push(socket);
+        }
+    }
+
+    fn has_pending_output(&self, socket: SocketId) -> bool {
+        let Some(state) = self.sockets.get(socket.0) else {
+            return false;
+        };
+        state.core.has_queued_output()
+            || self
+                .entries_of(socket)
+                .into_iter()
+                .any(|t| match self.entries.get(t) {
+                    Some(Entry::Zmtp(c)) => !c.out.is_empty(),
+                    _ => false,
+                })
+    }
+
+    fn entries_of(&self, socket: SocketId) -> Vec<usize> {
+        let mine = self.entries.iter().filter(|(_, e)| match e {
+            Entry::Listener { socket: s, .. } => *s == socket,
+            Entry::Zmtp(c) => c.socket == socket,
+        });
+        mine.map(|(t, _)| t).collect()
+    }
+
+    fn state(&mut self, socket: SocketId) -> io::Result<&mut SocketState> {
+        self.sockets
+            .get_mut(socket.0)
+            .ok_or_else(|| not_found("socket"))
+    }
+
+    /// Removes a listener or connection from the loop.
+    fn close_entry(&mut self, token: usize) {
+        let Some(entry) = self.entries.try_remove(token) else {
+            return;
+        };
+        let registry = self.poll.registry();
+        let _ = match entry {
+            Entry::Listener { mut listener, .. } => registry.deregister(&mut listener),
+            Entry::Zmtp(mut conn) => registry.deregister(&mut conn.stream),
+        };
+    }
+
+    /// The next pseudo-random number (xorshift); for reconnect jitter, not for secrets.
+    fn random(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+}
+
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let local = 0u8;
+    (t.as_nanos() as u64) ^ (std::ptr::addr_of!(local) as u64).rotate_left(32) | 1
+}
+
+fn not_found(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("{what}: not found"))
+}
+
+/// Registers a new stream for read and write readiness (edge-triggered, once for its life).
+fn register(poll: &Poll, stream: &mut TcpStream, token: usize) -> io::Result<()> {
+    poll.registry().register(
+        stream,
+        Token(token),
+        Interest::READABLE | Interest::WRITABLE,
+    )
+}

@@ -1,0 +1,69 @@
+//! Deadlines for the loop, kept in a min-heap and driven by the poll timeout.
+//!
+//! Entries are wake-up hints, not promises: whoever handles an expired entry checks whether
+//! its deadline really passed. So a deadline that moves later needs no heap update, and one
+//! for a connection that has gone simply finds nothing to do.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+/// What a deadline is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimerKey {
+    /// A connection's protocol timers (handshake, heartbeat, HTTP deadlines).
+    Conn(usize),
+    /// A connecting endpoint's next attempt: (socket, endpoint).
+    Reconnect(usize, usize),
+    /// A timer the user set, by id.
+    User(u64),
+}
+
+/// A min-heap of (deadline, key).
+#[derive(Debug, Default)]
+pub struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, TimerKey)>>,
+}
+
+impl Timers {
+    /// Schedules `key` at `at`.
+    pub fn insert(&mut self, at: Instant, key: TimerKey) {
+        self.heap.push(Reverse((at, key)));
+    }
+
+    /// Takes the next entry due at `now`, if any.
+    pub fn pop_due(&mut self, now: Instant) -> Option<TimerKey> {
+        let Reverse((at, key)) = *self.heap.peek()?;
+        if at > now {
+            return None;
+        }
+        self.heap.pop();
+        Some(key)
+    }
+
+    /// How long until the next entry is due; zero when one is overdue.
+    pub fn until_next(&self, now: Instant) -> Option<Duration> {
+        self.heap
+            .peek()
+            .map(|Reverse((at, _))| at.saturating_duration_since(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pops_in_deadline_order_only_when_due() {
+        let t0 = Instant::now();
+        let mut timers = Timers::default();
+        timers.insert(t0 + Duration::from_millis(20), TimerKey::User(2));
+        timers.insert(t0 + Duration::from_millis(10), TimerKey::Conn(1));
+        assert_eq!(timers.until_next(t0), Some(Duration::from_millis(10)));
+        assert_eq!(timers.pop_due(t0), None);
+        let later = t0 + Duration::from_millis(30);
+        assert_eq!(timers.pop_due(later), Some(TimerKey::Conn(1)));
+        assert_eq!(timers.pop_due(later), Some(TimerKey::User(2)));
+        assert_eq!(timers.until_next(later), None);
+    }
+}
