@@ -11,7 +11,7 @@ use mio::net::TcpStream;
 use super::outbuf::OutBuf;
 use super::timer::TimerKey;
 use super::{Endpoint, Entry, Reactor, SocketId, register};
-use crate::socket::{PipeId, SocketCore};
+use crate::socket::{Control, PipeId, SocketCore};
 use crate::zmtp::{self, Event, Session, SessionConfig};
 
 /// Bytes read from one connection per readiness event before others get a turn.
@@ -456,6 +456,10 @@ impl ZmtpConn {
     fn write(&mut self, core: &mut SocketCore) -> io::Result<()> {
         loop {
             if let Some(pipe) = self.pipe {
+                let minor = self.session.minor();
+                while let Some(control) = core.pop_control(pipe) {
+                    encode_control(&control, minor, self.out.staging());
+                }
                 while self.out.len() < WRITE_BATCH {
                     let Some(msg) = core.pop_outbound(pipe) else {
                         break;
@@ -472,6 +476,13 @@ impl ZmtpConn {
                 return Ok(());
             }
         }
+    }
+}
+
+fn encode_control(control: &Control, minor: u8, out: &mut BytesMut) {
+    match control {
+        Control::Subscribe(topic) => zmtp::encode_subscription(true, topic, minor, out),
+        Control::Cancel(topic) => zmtp::encode_subscription(false, topic, minor, out),
     }
 }
 

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use log::{debug, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -408,6 +409,30 @@ impl Reactor {
                 other => return other,
             }
         }
+    }
+
+    /// Subscribes a SUB socket to messages starting with `topic` (empty: every message).
+    pub fn subscribe(&mut self, socket: SocketId, topic: &[u8]) -> Result<(), socket::Error> {
+        let state = self
+            .sockets
+            .get_mut(socket.0)
+            .ok_or(socket::Error::NotSupported)?;
+        state.core.subscribe(Bytes::copy_from_slice(topic))?;
+        self.note_dirty(socket);
+        self.flush_socket(socket);
+        Ok(())
+    }
+
+    /// Cancels one earlier [`Reactor::subscribe`] to `topic`.
+    pub fn unsubscribe(&mut self, socket: SocketId, topic: &[u8]) -> Result<(), socket::Error> {
+        let state = self
+            .sockets
+            .get_mut(socket.0)
+            .ok_or(socket::Error::NotSupported)?;
+        state.core.unsubscribe(Bytes::copy_from_slice(topic))?;
+        self.note_dirty(socket);
+        self.flush_socket(socket);
+        Ok(())
     }
 
     /// Writes everything queued on every socket as far as the peers take it.

@@ -194,7 +194,10 @@ mod tests {
             calls: 3,
         };
         let first = out.write_to(&mut w).unwrap();
-        assert!(first > 1000 && first <= 3000, "three partial writes, then WouldBlock");
+        assert!(
+            first > 1000 && first <= 3000,
+            "three partial writes, then WouldBlock"
+        );
         assert_eq!(out.len(), want.len() - first);
         w.calls = usize::MAX;
         out.write_to(&mut w).unwrap();

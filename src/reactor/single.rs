@@ -97,6 +97,16 @@ impl Socket {
         self.reactor.recv_timeout(self.id, timeout)
     }
 
+    /// Subscribes a SUB socket to messages starting with `topic` (empty: every message).
+    pub fn subscribe(&mut self, topic: &[u8]) -> Result<(), socket::Error> {
+        self.reactor.subscribe(self.id, topic)
+    }
+
+    /// Cancels one earlier [`Socket::subscribe`] to `topic`.
+    pub fn unsubscribe(&mut self, topic: &[u8]) -> Result<(), socket::Error> {
+        self.reactor.unsubscribe(self.id, topic)
+    }
+
     /// Writes everything queued as far as the peers take it.
     pub fn flush(&mut self) {
         self.reactor.flush();

@@ -74,6 +74,16 @@ fn refuse(error: Error, msg: Msg) -> Result<(), SendError> {
     Err(SendError { error, msg })
 }
 
+/// A protocol command a socket asks the connection to send, ahead of queued messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Subscribe to a topic prefix (SUB): a SUBSCRIBE command, or a `0x01` message for a
+    /// ZMTP 3.0 peer.
+    Subscribe(Bytes),
+    /// Cancel a subscription (SUB): a CANCEL command, or a `0x00` message for ZMTP 3.0.
+    Cancel(Bytes),
+}
+
 /// One socket's peers, queues and routing rules.
 #[derive(Debug)]
 pub struct SocketCore {
@@ -264,6 +274,27 @@ impl SocketCore {
     /// True when some pipe has output waiting for its connection.
     pub fn has_dirty(&self) -> bool {
         !self.dirty.is_empty()
+    }
+
+    /// Takes the next protocol command to write on a pipe, once its handshake is done; these
+    /// go out before any queued message.
+    pub fn pop_control(&mut self, id: PipeId) -> Option<Control> {
+        // TODO: SUB subscriptions arrive with the socket-types work.
+        let _ = id;
+        None
+    }
+
+    /// Subscribes a SUB socket to a topic prefix (every peer, now and after reconnects).
+    pub fn subscribe(&mut self, topic: Bytes) -> Result<(), Error> {
+        // TODO: SUB subscriptions arrive with the socket-types work.
+        let _ = topic;
+        Err(Error::NotSupported)
+    }
+
+    /// Cancels one subscription to a topic prefix on a SUB socket.
+    pub fn unsubscribe(&mut self, topic: Bytes) -> Result<(), Error> {
+        let _ = topic;
+        Err(Error::NotSupported)
     }
 
     /// Takes the next message to write on a pipe, once its handshake is done.
