@@ -18,10 +18,12 @@
 
 mod conn;
 mod endpoint;
+mod http;
 mod outbuf;
 mod single;
 mod timer;
 
+pub use http::{HttpRequestId, HttpServerId};
 pub use outbuf::{OutBuf, ZERO_COPY_MIN};
 pub use single::Socket;
 
@@ -36,6 +38,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
+use crate::http::{HttpDate, Request, Response};
 use crate::socket::{self, Options, PipeId, SendError, SocketCore};
 use crate::zmtp::{Msg, SocketType};
 use conn::ZmtpConn;
@@ -61,7 +64,16 @@ const INBOX_CAPACITY: usize = 4096;
 /// Code the loop calls from [`Reactor::run`].
 pub trait Handler {
     /// Messages are waiting on `socket`; take them with [`Reactor::recv`].
-    fn on_readable(&mut self, reactor: &mut Reactor, socket: SocketId);
+    fn on_readable(&mut self, reactor: &mut Reactor, socket: SocketId) {
+        let _ = (reactor, socket);
+    }
+
+    /// An HTTP request arrived; answer it now or later with [`Reactor::respond`]. The
+    /// default answers 404.
+    fn on_request(&mut self, reactor: &mut Reactor, id: HttpRequestId, request: Request) {
+        let _ = request;
+        reactor.respond(id, Response::new(404));
+    }
 
     /// A timer set with [`Reactor::set_timer`] fired.
     fn on_timer(&mut self, reactor: &mut Reactor, timer: TimerId) {
@@ -82,6 +94,11 @@ enum Entry {
         socket: SocketId,
     },
     Zmtp(Box<ZmtpConn>),
+    HttpListener {
+        listener: TcpListener,
+        server: usize,
+    },
+    Http(Box<http::HttpConn>),
 }
 
 /// A socket's semantics plus where it is bound and connected.
@@ -167,6 +184,15 @@ pub struct Reactor {
     rng: u64,
     inbox: Arc<Inbox>,
     waker: Arc<Waker>,
+    http_servers: Slab<http::HttpServer>,
+    /// Requests decoded and not yet handed to the handler.
+    http_requests: std::collections::VecDeque<(HttpRequestId, Request)>,
+    /// HTTP connections with answers to write.
+    http_dirty: Vec<usize>,
+    /// HTTP connections that stopped reading on their budget.
+    http_pending_reads: Vec<usize>,
+    http_serial: u64,
+    http_date: HttpDate,
 }
 
 impl std::fmt::Debug for Reactor {
@@ -199,6 +225,12 @@ impl Reactor {
             rng: seed(),
             inbox: Arc::default(),
             waker,
+            http_servers: Slab::new(),
+            http_requests: std::collections::VecDeque::new(),
+            http_dirty: Vec::new(),
+            http_pending_reads: Vec::new(),
+            http_serial: 0,
+            http_date: HttpDate::new(std::time::SystemTime::now()),
         })
     }
 
@@ -437,6 +469,7 @@ impl Reactor {
 
     /// Writes everything queued on every socket as far as the peers take it.
     pub fn flush(&mut self) {
+        self.http_flush();
         while let Some(socket) = self.dirty_sockets.pop() {
             if let Some(state) = self.sockets.get_mut(socket.0) {
                 state.dirty = false;
@@ -456,6 +489,7 @@ impl Reactor {
         }
         self.dispatch_events();
         self.resume_reads();
+        self.http_resume_reads();
         self.fire_timers(Instant::now());
         self.drain_inbox();
         self.flush();
@@ -501,6 +535,9 @@ impl Reactor {
             handler.on_timer(self, timer);
         }
         self.fired_timers = timers;
+        while let Some((id, request)) = self.http_requests.pop_front() {
+            handler.on_request(self, id, request);
+        }
         while let Some(socket) = self.readable_sockets.pop() {
             let Some(state) = self.sockets.get_mut(socket.0) else {
                 continue;
@@ -557,13 +594,13 @@ impl Reactor {
             if token == WAKER {
                 continue;
             }
+            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            let writable = event.is_writable() || event.is_error();
             match self.entries.get(token.0) {
                 Some(Entry::Listener { .. }) => self.accept(token.0),
-                Some(Entry::Zmtp(_)) => self.zmtp_event(
-                    token.0,
-                    event.is_readable() || event.is_read_closed(),
-                    event.is_writable() || event.is_error(),
-                ),
+                Some(Entry::Zmtp(_)) => self.zmtp_event(token.0, readable, writable),
+                Some(Entry::HttpListener { .. }) => self.http_accept(token.0),
+                Some(Entry::Http(_)) => self.http_event(token.0, readable, writable),
                 None => {}
             }
         }
@@ -573,7 +610,11 @@ impl Reactor {
     fn fire_timers(&mut self, now: Instant) {
         while let Some(key) = self.timers.pop_due(now) {
             match key {
-                TimerKey::Conn(token) => self.zmtp_timeout(token, now),
+                TimerKey::Conn(token) => match self.entries.get(token) {
+                    Some(Entry::Zmtp(_)) => self.zmtp_timeout(token, now),
+                    Some(Entry::Http(_)) => self.http_timeout(token, now),
+                    _ => {}
+                },
                 TimerKey::Reconnect(socket, ep) => self.retry_connect(SocketId(socket), ep, now),
                 TimerKey::User(id) => {
                     if let Some(i) = self.cancelled_timers.iter().position(|&c| c == id) {
@@ -636,6 +677,7 @@ impl Reactor {
         let mine = self.entries.iter().filter(|(_, e)| match e {
             Entry::Listener { socket: s, .. } => *s == socket,
             Entry::Zmtp(c) => c.socket == socket,
+            Entry::HttpListener { .. } | Entry::Http(_) => false,
         });
         mine.map(|(t, _)| t).collect()
     }
@@ -653,8 +695,11 @@ impl Reactor {
         };
         let registry = self.poll.registry();
         let _ = match entry {
-            Entry::Listener { mut listener, .. } => registry.deregister(&mut listener),
+            Entry::Listener { mut listener, .. } | Entry::HttpListener { mut listener, .. } => {
+                registry.deregister(&mut listener)
+            }
             Entry::Zmtp(mut conn) => registry.deregister(&mut conn.stream),
+            Entry::Http(mut conn) => registry.deregister(&mut conn.stream),
         };
     }
 
