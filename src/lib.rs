@@ -18,6 +18,8 @@ pub mod reactor;
 pub mod socket;
 pub mod zmtp;
 
-pub use reactor::{Handle, Handler, HttpRequestId, HttpServerId, Reactor, Socket, SocketId, TimerId};
+pub use reactor::{
+    Handle, Handler, HttpRequestId, HttpServerId, PeerEvent, Reactor, Socket, SocketId, TimerId,
+};
 pub use socket::{Options, SendError};
 pub use zmtp::{Msg, SocketType};

@@ -189,8 +189,8 @@ impl Reactor {
         let result = conn.read(&mut state.core, token, Instant::now());
         let readable = state.core.readable();
         let (socket, connector) = (conn.socket, conn.connector);
-        if std::mem::take(&mut conn.just_attached) {
-            self.after_handshake(socket, connector);
+        if let (true, Some(pipe)) = (std::mem::take(&mut conn.just_attached), conn.pipe) {
+            self.after_handshake(socket, connector, pipe);
         }
         match result {
             Err(close) => return self.close_conn(token, close),
@@ -205,7 +205,8 @@ impl Reactor {
         self.arm_conn_timer(token);
     }
 
-    fn after_handshake(&mut self, socket: SocketId, connector: Option<usize>) {
+    fn after_handshake(&mut self, socket: SocketId, connector: Option<usize>, pipe: PipeId) {
+        self.peer_changed(socket, pipe, true);
         let Some(ep) = connector else { return };
         let ivl = self.sockets[socket.0].core.options().reconnect_ivl;
         if let Some(Endpoint::Connect(c)) = self.endpoint(socket, ep) {
@@ -331,7 +332,11 @@ impl Reactor {
             }
         }
         let (socket, pipe, connector) = (conn.socket, conn.pipe, conn.connector);
+        let was_up = conn.session.state() == zmtp::State::Ready;
         self.close_entry(token);
+        if let (Some(pipe), true) = (pipe, was_up) {
+            self.peer_changed(socket, pipe, false);
+        }
         if let (Some(state), Some(pipe)) = (self.sockets.get_mut(socket.0), pipe) {
             state.core.detach(pipe);
         }

@@ -33,9 +33,15 @@ pub struct HttpRequestId {
     token: usize,
     serial: u64,
     request: RequestId,
+    server: usize,
 }
 
 impl HttpRequestId {
+    /// The server (listening address) the request came to.
+    pub fn server(&self) -> HttpServerId {
+        HttpServerId(self.server)
+    }
+
     /// The connection's serial number: unique per reactor, for logs and correlation.
     pub fn connection(&self) -> u64 {
         self.serial
@@ -240,6 +246,7 @@ impl Reactor {
                 token,
                 serial: conn.serial,
                 request: request.id(),
+                server: conn.server,
             };
             self.http_requests.push_back((id, request));
         }

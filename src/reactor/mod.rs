@@ -23,6 +23,7 @@ mod outbuf;
 mod single;
 mod timer;
 
+pub use crate::socket::PipeId;
 pub use http::{HttpRequestId, HttpServerId};
 pub use outbuf::{OutBuf, ZERO_COPY_MIN};
 pub use single::Socket;
@@ -39,7 +40,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::http::{HttpDate, Request, Response};
-use crate::socket::{self, Options, PipeId, SendError, SocketCore};
+use crate::socket::{self, Options, SendError, SocketCore};
 use crate::zmtp::{Msg, SocketType};
 use conn::ZmtpConn;
 use timer::{TimerKey, Timers};
@@ -75,6 +76,11 @@ pub trait Handler {
         reactor.respond(id, Response::new(404));
     }
 
+    /// A peer finished its handshake (`up`) or its connection went away.
+    fn on_peer(&mut self, reactor: &mut Reactor, event: PeerEvent) {
+        let _ = (reactor, event);
+    }
+
     /// A timer set with [`Reactor::set_timer`] fired.
     fn on_timer(&mut self, reactor: &mut Reactor, timer: TimerId) {
         let _ = (reactor, timer);
@@ -84,6 +90,17 @@ pub trait Handler {
     fn on_turn(&mut self, reactor: &mut Reactor) {
         let _ = reactor;
     }
+}
+
+/// A peer of a socket came up (handshake done) or went down (connection closed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerEvent {
+    /// The socket.
+    pub socket: SocketId,
+    /// The socket's pipe for that peer.
+    pub pipe: PipeId,
+    /// True when the peer came up.
+    pub up: bool,
 }
 
 /// What the slab holds.
@@ -110,6 +127,8 @@ struct SocketState {
     dirty: bool,
     /// Listed in `Reactor::readable_sockets`.
     notified: bool,
+    /// Peers past their handshake.
+    peers: usize,
 }
 
 #[derive(Debug)]
@@ -177,6 +196,8 @@ pub struct Reactor {
     blocked_reads: Vec<usize>,
     dirty_sockets: Vec<SocketId>,
     readable_sockets: Vec<SocketId>,
+    /// Peers that came up or went down this turn.
+    peer_events: Vec<PeerEvent>,
     /// Timers the user set that fired this turn.
     fired_timers: Vec<TimerId>,
     next_timer: u64,
@@ -220,6 +241,7 @@ impl Reactor {
             dirty_sockets: Vec::new(),
             readable_sockets: Vec::new(),
             fired_timers: Vec::new(),
+            peer_events: Vec::new(),
             next_timer: 0,
             cancelled_timers: Vec::new(),
             rng: seed(),
@@ -254,6 +276,7 @@ impl Reactor {
             endpoints: Slab::new(),
             dirty: false,
             notified: false,
+            peers: 0,
         }))
     }
 
@@ -481,6 +504,7 @@ impl Reactor {
     /// Runs one turn of the loop: writes pending output, waits for events for at most
     /// `timeout` (`None`: until something happens), handles them and any due timers.
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.peer_events.clear();
         self.flush();
         let timeout = self.poll_timeout(timeout);
         match self.poll.poll(&mut self.events, timeout) {
@@ -530,6 +554,13 @@ impl Reactor {
     }
 
     fn call_handler(&mut self, handler: &mut impl Handler) {
+        let mut events = std::mem::take(&mut self.peer_events);
+        for event in events.drain(..) {
+            handler.on_peer(self, event);
+        }
+        if self.peer_events.is_empty() {
+            self.peer_events = events;
+        }
         let mut timers = std::mem::take(&mut self.fired_timers);
         for timer in timers.drain(..) {
             handler.on_timer(self, timer);
@@ -637,6 +668,28 @@ impl Reactor {
                 None => debug!("message from another thread for a closed socket"),
             }
         }
+    }
+
+    /// The pipe (peer) the last successful send on `socket` went to.
+    pub fn last_pipe(&self, socket: SocketId) -> Option<PipeId> {
+        self.sockets.get(socket.0).and_then(|s| s.core.last_pipe())
+    }
+
+    /// How many peers of `socket` have finished their handshake.
+    pub fn peer_count(&self, socket: SocketId) -> usize {
+        self.sockets.get(socket.0).map_or(0, |s| s.peers)
+    }
+
+    pub(super) fn peer_changed(&mut self, socket: SocketId, pipe: PipeId, up: bool) {
+        let Some(state) = self.sockets.get_mut(socket.0) else {
+            return;
+        };
+        state.peers = if up {
+            state.peers + 1
+        } else {
+            state.peers.saturating_sub(1)
+        };
+        self.peer_events.push(PeerEvent { socket, pipe, up });
     }
 
     fn note_dirty(&mut self, socket: SocketId) {

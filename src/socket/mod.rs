@@ -98,6 +98,8 @@ pub struct SocketCore {
     ready: VecDeque<PipeId>,
     /// Pipes with queued output for the reactor to write.
     dirty: Vec<PipeId>,
+    /// The pipe the last successful send queued on.
+    last_pipe: Option<PipeId>,
 }
 
 impl SocketCore {
@@ -111,6 +113,7 @@ impl SocketCore {
             cursor: 0,
             ready: VecDeque::new(),
             dirty: Vec::new(),
+            last_pipe: None,
         }
     }
 
@@ -355,7 +358,13 @@ impl SocketCore {
         refuse(Error::WouldBlock, msg)
     }
 
+    /// The pipe the last successful send queued its message on: which peer got it.
+    pub fn last_pipe(&self) -> Option<PipeId> {
+        self.last_pipe
+    }
+
     fn push_out(&mut self, id: PipeId, msg: Msg) {
+        self.last_pipe = Some(id);
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };

@@ -1,0 +1,388 @@
+//! The HTTP gateway's bookkeeping, without IO.
+//!
+//! [`Gateway`] turns an HTTP request into a `PalmMessage` for the workers and a worker's
+//! reply back into the HTTP answer, matched by the message's `client` field. It keeps the
+//! requests in flight, their deadlines (FIFO: every request gets the same timeout, so the
+//! oldest expires first), which worker each went to (so a lost worker's requests can be sent
+//! once more), and the counters behind `/-/metrics`. The server part that owns it
+//! ([`crate::palm::server`]) does the sockets.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use slab::Slab;
+
+use super::message::{PalmMessage, Utf8Bytes, Uuid4Generator};
+use crate::http::{Request, Response};
+use crate::reactor::{HttpRequestId, PipeId};
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// The statuses counted one by one in the metrics; others count as "other".
+const STATUSES: [u16; 7] = [200, 400, 404, 500, 502, 503, 504];
+
+/// Where a request path leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// A worker function, named as pylm names it (`_.name`, or the segment as is when it has
+    /// a dot).
+    Function(&'a str),
+    /// `/-/health`.
+    Health,
+    /// `/-/metrics`.
+    Metrics,
+    /// Nothing: an empty name, or an unknown reserved path.
+    NotFound,
+}
+
+/// Maps a request path (query string already removed) to a [`Route`]. The reserved paths start
+/// with `/-/`, which no Python method name can clash with.
+pub fn route(path: &str) -> Route<'_> {
+    let segment = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match path {
+        "/-/health" => return Route::Health,
+        "/-/metrics" => return Route::Metrics,
+        _ => {}
+    }
+    if segment.is_empty() || segment == "-" {
+        return Route::NotFound;
+    }
+    Route::Function(segment)
+}
+
+/// One request waiting for a worker's reply.
+#[derive(Debug)]
+struct Inflight {
+    request: HttpRequestId,
+    client: [u8; 36],
+    started: Instant,
+    /// The encoded message, kept for a resend.
+    message: Bytes,
+    /// The worker it went to, when known.
+    pipe: Option<PipeId>,
+    resent: bool,
+}
+
+/// Request and reply bookkeeping for one gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    inflight: Slab<Inflight>,
+    deadlines: VecDeque<(Instant, usize, [u8; 36])>,
+    ids: Uuid4Generator,
+    timeout: Duration,
+    arena: BytesMut,
+    metrics: Metrics,
+}
+
+/// What the gateway has counted.
+#[derive(Debug, Default)]
+struct Metrics {
+    by_status: [u64; STATUSES.len() + 1],
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum_seconds: f64,
+    resent: u64,
+}
+
+/// What to do after a worker was lost.
+#[derive(Debug)]
+pub enum Recovery {
+    /// Send this message once more (to another worker).
+    Resend(usize, Bytes),
+    /// Answer this request: it was sent twice already.
+    Answer(HttpRequestId, Response),
+}
+
+impl Gateway {
+    /// A gateway whose requests time out (504) after `timeout`.
+    pub fn new(timeout: Duration) -> Gateway {
+        Gateway {
+            inflight: Slab::new(),
+            deadlines: VecDeque::new(),
+            ids: Uuid4Generator::new(),
+            timeout,
+            arena: BytesMut::new(),
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// Requests waiting for a worker.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Registers a request for `function` and returns its slot and the encoded `PalmMessage`
+    /// to push to a worker: the body is the payload (pylm sends `No Payload` when the request
+    /// has no body framing at all), `client` names the slot, `pipeline` and `cache` are fresh
+    /// uuid4 strings, `stage` is 0.
+    pub fn start(
+        &mut self,
+        id: HttpRequestId,
+        request: &Request,
+        function: &str,
+        now: Instant,
+    ) -> (usize, Bytes) {
+        let slot = self.inflight.vacant_key();
+        let client = self.client_id(slot);
+        let payload = match request.framing() {
+            crate::http::BodyFraming::Empty => Bytes::from_static(b"No Payload"),
+            _ => request.body().clone(),
+        };
+        let function = self.function_name(function);
+        let message = PalmMessage {
+            pipeline: self.uuid(),
+            client: self.utf8(&client),
+            stage: 0,
+            function,
+            cache: self.uuid(),
+            payload,
+        };
+        let encoded = self.encode(&message);
+        self.inflight.insert(Inflight {
+            request: id,
+            client,
+            started: now,
+            message: encoded.clone(),
+            pipe: None,
+            resent: false,
+        });
+        self.deadlines.push_back((now + self.timeout, slot, client));
+        (slot, encoded)
+    }
+
+    /// Records which worker a request's message was handed to.
+    pub fn sent_to(&mut self, slot: usize, pipe: Option<PipeId>) {
+        if let Some(entry) = self.inflight.get_mut(slot) {
+            entry.pipe = pipe;
+        }
+    }
+
+    /// Forgets a request that could not be sent, answering it with `status`.
+    pub fn abandon(
+        &mut self,
+        slot: usize,
+        status: u16,
+        now: Instant,
+    ) -> Option<(HttpRequestId, Response)> {
+        let entry = self.inflight.try_remove(slot)?;
+        Some((entry.request, self.answer(status, &entry, now, None)))
+    }
+
+    /// Matches a worker's reply to its request: the answer to send, or `None` for a reply
+    /// whose `client` is unknown (late, duplicate or foreign).
+    pub fn complete(
+        &mut self,
+        reply: PalmMessage,
+        now: Instant,
+    ) -> Option<(HttpRequestId, Response)> {
+        let slot = self.slot_of(reply.client.as_bytes())?;
+        let entry = self.inflight.remove(slot);
+        Some((
+            entry.request,
+            self.answer(200, &entry, now, Some(reply.payload)),
+        ))
+    }
+
+    /// Answers 504 for every request whose deadline passed.
+    pub fn expire(&mut self, now: Instant, mut answer: impl FnMut(HttpRequestId, Response)) {
+        while let Some(&(deadline, slot, client)) = self.deadlines.front() {
+            if deadline > now {
+                return;
+            }
+            self.deadlines.pop_front();
+            if self.inflight.get(slot).is_some_and(|e| e.client == client) {
+                let entry = self.inflight.remove(slot);
+                answer(entry.request, self.answer(504, &entry, now, None));
+            }
+        }
+    }
+
+    /// When the oldest request times out.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.front().map(|&(d, _, _)| d)
+    }
+
+    /// A worker went away: its requests are sent once more, or answered 502 if they were
+    /// already resent.
+    pub fn worker_lost(&mut self, pipe: PipeId, now: Instant, mut recover: impl FnMut(Recovery)) {
+        let lost: Vec<usize> = self
+            .inflight
+            .iter()
+            .filter(|(_, e)| e.pipe == Some(pipe))
+            .map(|(k, _)| k)
+            .collect();
+        for slot in lost {
+            let entry = &mut self.inflight[slot];
+            if entry.resent {
+                let entry = self.inflight.remove(slot);
+                recover(Recovery::Answer(
+                    entry.request,
+                    self.answer(502, &entry, now, None),
+                ));
+            } else {
+                entry.resent = true;
+                entry.pipe = None;
+                self.metrics.resent += 1;
+                recover(Recovery::Resend(slot, entry.message.clone()));
+            }
+        }
+    }
+
+    /// Counts an answer the server gave itself (404, 503, health, metrics).
+    pub fn count(&mut self, status: u16) {
+        self.metrics.by_status[status_index(status)] += 1;
+    }
+
+    /// The Prometheus text for `/-/metrics`.
+    pub fn metrics_text(&self, workers: usize) -> String {
+        let m = &self.metrics;
+        let mut out = String::with_capacity(2048);
+        out.push_str("# HELP palm_http_requests_total HTTP requests answered, by status.\n");
+        out.push_str("# TYPE palm_http_requests_total counter\n");
+        for (i, status) in STATUSES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "palm_http_requests_total{{status=\"{status}\"}} {}",
+                m.by_status[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "palm_http_requests_total{{status=\"other\"}} {}",
+            m.by_status[STATUSES.len()]
+        );
+        out.push_str("# HELP palm_requests_in_flight Requests waiting for a worker.\n");
+        out.push_str("# TYPE palm_requests_in_flight gauge\n");
+        let _ = writeln!(out, "palm_requests_in_flight {}", self.inflight.len());
+        out.push_str("# HELP palm_workers Workers connected to the push service.\n");
+        out.push_str("# TYPE palm_workers gauge\n");
+        let _ = writeln!(out, "palm_workers {workers}");
+        out.push_str(
+            "# HELP palm_requests_resent_total Requests sent again after a worker was lost.\n",
+        );
+        out.push_str("# TYPE palm_requests_resent_total counter\n");
+        let _ = writeln!(out, "palm_requests_resent_total {}", m.resent);
+        self.write_histogram(&mut out);
+        out
+    }
+
+    fn write_histogram(&self, out: &mut String) {
+        let m = &self.metrics;
+        out.push_str("# HELP palm_request_duration_seconds Time from request to worker reply.\n");
+        out.push_str("# TYPE palm_request_duration_seconds histogram\n");
+        for (le, n) in BUCKETS.iter().zip(m.buckets) {
+            let _ = writeln!(
+                out,
+                "palm_request_duration_seconds_bucket{{le=\"{le}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "palm_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+            m.count
+        );
+        let _ = writeln!(out, "palm_request_duration_seconds_sum {}", m.sum_seconds);
+        let _ = writeln!(out, "palm_request_duration_seconds_count {}", m.count);
+    }
+
+    fn answer(
+        &mut self,
+        status: u16,
+        entry: &Inflight,
+        now: Instant,
+        body: Option<Bytes>,
+    ) -> Response {
+        self.count(status);
+        let elapsed = now.saturating_duration_since(entry.started).as_secs_f64();
+        let m = &mut self.metrics;
+        m.count += 1;
+        m.sum_seconds += elapsed;
+        for (bound, n) in BUCKETS.iter().zip(m.buckets.iter_mut()) {
+            if elapsed <= *bound {
+                *n += 1;
+            }
+        }
+        let response = Response::new(status).content_type("text/plain");
+        match body {
+            Some(body) => response.body(body),
+            None => response.body(Bytes::from_static(reason_body(status))),
+        }
+    }
+
+    /// A client id in uuid4 form whose first eight hex digits are the slot, so a reply finds
+    /// its request without a hash lookup; the rest is random.
+    fn client_id(&mut self, slot: usize) -> [u8; 36] {
+        let mut id = self.ids.next_ascii();
+        let slot = (slot as u32).to_be_bytes();
+        for (i, b) in slot.iter().enumerate() {
+            id[2 * i] = HEX[usize::from(b >> 4)];
+            id[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        id
+    }
+
+    fn slot_of(&self, client: &[u8]) -> Option<usize> {
+        let hex = client.get(..8)?;
+        let mut slot = 0usize;
+        for &c in hex {
+            slot = slot << 4 | usize::from(char::from(c).to_digit(16)? as u8);
+        }
+        self.inflight
+            .get(slot)
+            .filter(|e| e.client[..] == *client)?;
+        Some(slot)
+    }
+
+    fn function_name(&mut self, segment: &str) -> Utf8Bytes {
+        if segment.contains('.') {
+            return self.utf8(segment.as_bytes());
+        }
+        self.arena.reserve(segment.len() + 2);
+        self.arena.extend_from_slice(b"_.");
+        self.arena.extend_from_slice(segment.as_bytes());
+        Utf8Bytes::from_utf8(self.arena.split().freeze()).unwrap_or_default()
+    }
+
+    fn uuid(&mut self) -> Utf8Bytes {
+        let id = self.ids.next_ascii();
+        self.utf8(&id)
+    }
+
+    /// Copies into the arena: many small strings share one allocation.
+    fn utf8(&mut self, bytes: &[u8]) -> Utf8Bytes {
+        self.arena.reserve(bytes.len().max(4096));
+        self.arena.extend_from_slice(bytes);
+        Utf8Bytes::from_utf8(self.arena.split().freeze()).unwrap_or_default()
+    }
+
+    fn encode(&mut self, message: &PalmMessage) -> Bytes {
+        self.arena.reserve(message.encoded_len().max(4096));
+        message.encode(&mut self.arena);
+        self.arena.split().freeze()
+    }
+}
+
+const HEX: [u8; 16] = *b"0123456789abcdef";
+
+fn status_index(status: u16) -> usize {
+    STATUSES
+        .iter()
+        .position(|&s| s == status)
+        .unwrap_or(STATUSES.len())
+}
+
+/// The body of an answer the gateway gives itself.
+pub fn reason_body(status: u16) -> &'static [u8] {
+    match status {
+        404 => b"no such function\n",
+        502 => b"the worker was lost twice\n",
+        503 => b"no worker available\n",
+        504 => b"no reply from a worker in time\n",
+        _ => b"",
+    }
+}
