@@ -66,6 +66,8 @@ pub(super) struct HttpConn {
     writable: bool,
     /// Listed in `Reactor::http_dirty`.
     dirty: bool,
+    /// Reading stopped because the connection would take no more (pipelining bound).
+    stalled: bool,
     /// Set once the write side is shut: drain input until EOF or this instant.
     closing: Option<Instant>,
     wake_at: Option<Instant>,
@@ -184,6 +186,7 @@ impl Reactor {
             conn,
             writable: true,
             dirty: false,
+            stalled: false,
             closing: None,
             wake_at: None,
         };
@@ -214,7 +217,17 @@ impl Reactor {
             return self.http_drain(token);
         }
         let mut budget = READ_BUDGET;
-        while conn.conn.wants_read() && budget > 0 {
+        conn.stalled = false;
+        loop {
+            if !conn.conn.wants_read() {
+                // The kernel may still hold input, and no new edge will say so: read again
+                // once an answer lets the connection take more.
+                conn.stalled = !conn.conn.is_closed();
+                break;
+            }
+            if budget == 0 {
+                break;
+            }
             let stream = &mut conn.stream;
             match conn.conn.read_from(now, |buf| stream.read(buf)) {
                 Ok(0) => {
@@ -306,7 +319,7 @@ impl Reactor {
         let Some(Entry::Http(conn)) = self.entries.get(token) else {
             return;
         };
-        if conn.conn.wants_read() && conn.conn.buffered() == 0 {
+        if conn.stalled && conn.conn.wants_read() {
             self.http_read(token);
         }
     }

@@ -608,7 +608,8 @@ impl Reactor {
     }
 
     fn poll_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
-        if !self.pending_reads.is_empty() {
+        let waiting = !self.http_requests.is_empty() || !self.http_pending_reads.is_empty();
+        if !self.pending_reads.is_empty() || waiting {
             return Some(Duration::ZERO);
         }
         let timer = self.timers.until_next(Instant::now());
