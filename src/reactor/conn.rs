@@ -50,6 +50,8 @@ pub(super) struct ZmtpConn {
 /// Why a connection is closing.
 enum Close {
     Eof,
+    /// The socket gave the connection up (a ROUTER handing its routing id to a new peer).
+    Evicted,
     Io(io::Error),
     Protocol(zmtp::Error),
 }
@@ -207,6 +209,9 @@ impl Reactor {
 
     fn after_handshake(&mut self, socket: SocketId, connector: Option<usize>, pipe: PipeId) {
         self.peer_changed(socket, pipe, true);
+        while let Some(old) = self.sockets[socket.0].core.take_evicted() {
+            self.close_conn(old, Close::Evicted);
+        }
         let Some(ep) = connector else { return };
         let ivl = self.sockets[socket.0].core.options().reconnect_ivl;
         if let Some(Endpoint::Connect(c)) = self.endpoint(socket, ep) {
@@ -325,6 +330,7 @@ impl Reactor {
             .map_or_else(|| "peer".to_string(), |a| a.to_string());
         match &why {
             Close::Eof => debug!("{peer} closed the connection"),
+            Close::Evicted => debug!("closing connection to {peer}: replaced by a newer peer"),
             Close::Io(e) => debug!("connection to {peer} failed: {e}"),
             Close::Protocol(e) => {
                 warn!("closing connection to {peer}: {e}");

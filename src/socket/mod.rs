@@ -1,13 +1,29 @@
 //! ZeroMQ socket semantics, without IO.
 //!
 //! A [`SocketCore`] owns one [`Pipe`] per peer: bounded queues in each direction. It decides
-//! which pipe the next outgoing message goes to (round-robin for PUSH, fair-queued input for
-//! PULL, and so on per socket type) and enforces high-water marks. It never touches a
-//! connection: the reactor attaches and detaches pipes as connections come and go, feeds in
-//! what peers send, and drains the pipes listed as having output.
+//! which pipe the next outgoing message goes to and enforces high-water marks, following
+//! libzmq's observable behaviour per socket type:
+//!
+//! - PUSH, DEALER, PAIR send round-robin over peers with room ([`lb`](self)); PULL, DEALER,
+//!   PAIR, SUB receive fair-queued ([`fq`](self));
+//! - ROUTER prefixes received messages with the peer's routing id and routes sends by the
+//!   first frame (`router.rs`);
+//! - REQ adds the empty delimiter and alternates send and receive (`req.rs`); REP strips and
+//!   restores the envelope (`rep.rs`);
+//! - PUB filters by the prefixes each peer subscribed to and drops for full peers; SUB keeps
+//!   counted subscriptions, replays them on every connection and filters too (`pubsub.rs`).
+//!
+//! It never touches a connection: the reactor attaches and detaches pipes as connections come
+//! and go, feeds in what peers send, and drains the pipes listed as having output.
 
+mod fq;
+mod lb;
 mod options;
 mod pipe;
+mod pubsub;
+mod rep;
+mod req;
+mod router;
 
 pub use options::Options;
 pub use pipe::{Pipe, PipeId};
@@ -32,6 +48,13 @@ pub enum Error {
     EmptyMessage,
     /// A blocking call ran out of time.
     TimedOut,
+    /// The call is out of turn: REQ must receive a reply before the next request (unless
+    /// relaxed) and cannot receive before a request; REP must reply before the next receive
+    /// and cannot reply before one (libzmq's `EFSM`).
+    OutOfTurn,
+    /// A ROUTER with `router_mandatory` has no peer with the message's routing id (libzmq's
+    /// `EHOSTUNREACH`).
+    Unroutable,
 }
 
 impl std::fmt::Display for Error {
@@ -41,6 +64,8 @@ impl std::fmt::Display for Error {
             Error::NotSupported => "operation not supported by this socket type",
             Error::EmptyMessage => "a message needs at least one frame",
             Error::TimedOut => "timed out",
+            Error::OutOfTurn => "send and receive out of turn for this socket type",
+            Error::Unroutable => "no peer with that routing id",
         })
     }
 }
@@ -84,13 +109,38 @@ pub enum Control {
     Cancel(Bytes),
 }
 
+/// The per-type state beyond pipes and queues.
+#[derive(Debug)]
+enum Role {
+    /// PUSH, PULL, PAIR, DEALER: queues only.
+    Plain,
+    Router(router::Router),
+    Req(req::Req),
+    Rep(rep::Rep),
+    Pub,
+    Sub(pubsub::Subscriptions),
+}
+
+impl Role {
+    fn for_kind(kind: SocketType) -> Role {
+        match kind {
+            SocketType::Router => Role::Router(router::Router::new()),
+            SocketType::Req => Role::Req(req::Req::new()),
+            SocketType::Rep => Role::Rep(rep::Rep::default()),
+            SocketType::Pub => Role::Pub,
+            SocketType::Sub => Role::Sub(pubsub::Subscriptions::default()),
+            _ => Role::Plain,
+        }
+    }
+}
+
 /// One socket's peers, queues and routing rules.
 #[derive(Debug)]
 pub struct SocketCore {
     kind: SocketType,
     options: Options,
     pipes: Slab<Pipe>,
-    /// Pipes in round-robin order, for sending.
+    /// Pipes that may take output, in round-robin order.
     order: Vec<PipeId>,
     /// Where the next round-robin search starts.
     cursor: usize,
@@ -100,6 +150,7 @@ pub struct SocketCore {
     dirty: Vec<PipeId>,
     /// The pipe the last successful send queued on.
     last_pipe: Option<PipeId>,
+    role: Role,
 }
 
 impl SocketCore {
@@ -114,6 +165,7 @@ impl SocketCore {
             ready: VecDeque::new(),
             dirty: Vec::new(),
             last_pipe: None,
+            role: Role::for_kind(kind),
         }
     }
 
@@ -158,36 +210,56 @@ impl SocketCore {
         }
     }
 
-    /// Records a finished handshake on a pipe.
+    /// Records a finished handshake on a pipe: from now on the peer is routable, receives
+    /// the subscriptions (SUB) and whatever was queued for it.
     pub fn attach(&mut self, id: PipeId, peer: PeerInfo) {
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };
         pipe.routing_id = peer.identity.clone();
         pipe.peer = Some(peer);
-        if !pipe.outq.is_empty() {
+        pipe.subs.clear();
+        match self.kind {
+            SocketType::Router => self.identify(id),
+            SocketType::Sub => self.replay_subscriptions(id),
+            _ => {}
+        }
+        if let Some(pipe) = self.pipes.get_mut(id).filter(|p| p.has_output()) {
             mark_dirty(&mut self.dirty, pipe, id);
         }
     }
 
     /// The connection under a pipe went away. A persistent pipe keeps its queued output for
     /// the next connection (a partly written message is lost with the connection, as in
-    /// libzmq); a transient one is removed with everything queued on it.
+    /// libzmq); a transient one drops its output and is removed once the user has taken what
+    /// it received (libzmq delivers messages that arrived before a disconnect).
     pub fn detach(&mut self, id: PipeId) {
+        self.unroute(id);
         let Some(pipe) = self.pipes.get_mut(id) else {
             return;
         };
+        pipe.conn = None;
+        pipe.peer = None;
+        pipe.dirty = false;
+        pipe.subs.clear();
+        pipe.ctrl.clear();
         if pipe.persistent {
-            pipe.conn = None;
-            pipe.peer = None;
-            pipe.dirty = false;
             return;
         }
-        self.remove_pipe(id);
+        if pipe.inq.is_empty() {
+            return self.remove_pipe(id);
+        }
+        pipe.gone = true;
+        pipe.outq.clear();
+        self.order.retain(|&p| p != id);
+        self.dirty.retain(|&p| p != id);
+        self.forget_pipe(id);
     }
 
     /// Removes a pipe and whatever is queued on it.
     pub fn remove_pipe(&mut self, id: PipeId) {
+        self.unroute(id);
+        self.forget_pipe(id);
         if self.pipes.try_remove(id).is_none() {
             return;
         }
@@ -204,45 +276,83 @@ impl SocketCore {
         }
         match self.kind {
             SocketType::Push | SocketType::Dealer | SocketType::Pair => self.send_round_robin(msg),
+            SocketType::Router => self.send_routed(msg),
+            SocketType::Req => self.send_request(msg),
+            SocketType::Rep => self.send_reply(msg),
+            SocketType::Pub => {
+                self.publish(msg);
+                Ok(())
+            }
             _ => refuse(Error::NotSupported, msg),
         }
     }
 
-    /// Takes the next received message, fair-queued across peers.
+    /// Takes the next received message, fair-queued across peers, as the socket type shows
+    /// it (ROUTER: routing id first; REQ and REP: without the envelope).
     pub fn recv(&mut self) -> Result<Msg, Error> {
-        match self.kind {
-            SocketType::Pull | SocketType::Dealer | SocketType::Pair => self.recv_fair(),
-            _ => Err(Error::NotSupported),
-        }
+        let (id, msg) = match self.kind {
+            SocketType::Pull | SocketType::Dealer | SocketType::Pair | SocketType::Sub => {
+                self.recv_fair()?
+            }
+            SocketType::Router => self.recv_routed()?,
+            SocketType::Req => self.recv_reply()?,
+            SocketType::Rep => self.recv_request()?,
+            _ => return Err(Error::NotSupported),
+        };
+        self.reap(id);
+        Ok(msg)
     }
 
     /// True when a receive would return a message now.
     pub fn readable(&self) -> bool {
-        !self.ready.is_empty()
+        let turn = match &self.role {
+            Role::Req(req) => req.awaiting(),
+            Role::Rep(rep) => !rep.replying(),
+            _ => true,
+        };
+        turn && !self.ready.is_empty()
     }
 
-    /// True when a send would find room now.
+    /// True when a send would be accepted now.
     pub fn writable(&self) -> bool {
-        self.order.iter().any(|&id| self.has_room(id))
+        match &self.role {
+            Role::Pub => true,
+            Role::Sub(_) => false,
+            Role::Router(_) => self.router_writable(),
+            Role::Rep(rep) => rep.replying(),
+            Role::Req(req) if req.awaiting() && !self.options.req_relaxed => false,
+            _ if self.kind == SocketType::Pull => false,
+            _ => self.order.iter().any(|&id| self.has_room(id)),
+        }
     }
 
     /// Takes a message a peer sent. Returns false when the pipe's input queue is at its
     /// high-water mark: the caller must stop reading from that peer until
-    /// [`SocketCore::can_resume`] says otherwise.
+    /// [`SocketCore::can_resume`] says otherwise. Messages the socket type does not deliver
+    /// (a SUB's unsubscribed topics, a REQ's stray replies, malformed requests) are dropped.
     pub fn on_message(&mut self, id: PipeId, msg: Msg) -> bool {
-        let hwm = self.options.rcvhwm;
-        let Some(pipe) = self.pipes.get_mut(id) else {
+        let Some(pipe) = self.pipes.get(id) else {
             return true;
         };
-        match self.kind {
-            SocketType::Push => return true,
-            _ => pipe.inq.push_back(msg),
-        }
-        if !pipe.readable {
-            pipe.readable = true;
-            self.ready.push_back(id);
-        }
-        hwm == 0 || pipe.inq.len() < hwm
+        let msg = match &self.role {
+            Role::Pub => {
+                self.on_upstream(id, &msg);
+                return true;
+            }
+            Role::Sub(subs) if !subs.matches(&msg) => return true,
+            Role::Req(_) => match self.accept_reply(id, msg) {
+                Some(body) => body,
+                None => return true,
+            },
+            Role::Rep(_) if !rep::well_formed(&msg) => {
+                log::trace!("rep: dropping a request without an envelope delimiter");
+                return true;
+            }
+            Role::Router(_) if !pipe.routed => return true,
+            _ if self.kind == SocketType::Push => return true,
+            _ => msg,
+        };
+        self.queue_in(id, msg)
     }
 
     /// True once a pipe whose input queue filled up has drained to half its high-water mark,
@@ -254,10 +364,12 @@ impl SocketCore {
             .is_none_or(|p| hwm == 0 || p.inq.len() <= hwm / 2)
     }
 
-    /// A peer subscribed to (`on`) or cancelled a topic prefix.
+    /// A peer subscribed to (`on`) or cancelled a topic prefix. Only PUB keeps subscriptions;
+    /// other types ignore them, as libzmq does.
     pub fn on_subscription(&mut self, id: PipeId, topic: Bytes, on: bool) {
-        // Only PUB keeps subscriptions; other types ignore them, as libzmq does.
-        let _ = (id, topic, on);
+        if self.kind == SocketType::Pub {
+            self.peer_subscription(id, &topic, on);
+        }
     }
 
     /// Takes the list of pipes with output to write, leaving an empty list behind. Hand it
@@ -282,22 +394,21 @@ impl SocketCore {
     /// Takes the next protocol command to write on a pipe, once its handshake is done; these
     /// go out before any queued message.
     pub fn pop_control(&mut self, id: PipeId) -> Option<Control> {
-        // TODO: SUB subscriptions arrive with the socket-types work.
-        let _ = id;
-        None
+        let pipe = self.pipes.get_mut(id)?;
+        pipe.peer.as_ref()?;
+        pipe.ctrl.pop_front()
     }
 
     /// Subscribes a SUB socket to a topic prefix (every peer, now and after reconnects).
+    /// Subscriptions are counted: each needs its own [`SocketCore::unsubscribe`].
     pub fn subscribe(&mut self, topic: Bytes) -> Result<(), Error> {
-        // TODO: SUB subscriptions arrive with the socket-types work.
-        let _ = topic;
-        Err(Error::NotSupported)
+        self.local_subscription(topic, true)
     }
 
-    /// Cancels one subscription to a topic prefix on a SUB socket.
+    /// Cancels one subscription to a topic prefix on a SUB socket; peers hear of it when the
+    /// last one for that prefix goes. Cancelling a topic never subscribed does nothing.
     pub fn unsubscribe(&mut self, topic: Bytes) -> Result<(), Error> {
-        let _ = topic;
-        Err(Error::NotSupported)
+        self.local_subscription(topic, false)
     }
 
     /// Takes the next message to write on a pipe, once its handshake is done.
@@ -320,7 +431,7 @@ impl SocketCore {
 
     /// Lists a pipe again as having output (after its connection became writable).
     pub fn mark_dirty(&mut self, id: PipeId) {
-        if let Some(pipe) = self.pipes.get_mut(id).filter(|p| !p.outq.is_empty()) {
+        if let Some(pipe) = self.pipes.get_mut(id).filter(|p| p.has_output()) {
             mark_dirty(&mut self.dirty, pipe, id);
         }
     }
@@ -337,60 +448,52 @@ impl SocketCore {
         self.pipes.get(id).map(|p| &p.routing_id)
     }
 
-    fn has_room(&self, id: PipeId) -> bool {
-        let hwm = self.options.sndhwm;
-        self.pipes
-            .get(id)
-            .is_some_and(|p| hwm == 0 || p.outq.len() < hwm)
-    }
-
-    fn send_round_robin(&mut self, msg: Msg) -> Result<(), SendError> {
-        let n = self.order.len();
-        for step in 0..n {
-            let at = (self.cursor + step) % n;
-            let id = self.order[at];
-            if self.has_room(id) {
-                self.cursor = (at + 1) % n;
-                self.push_out(id, msg);
-                return Ok(());
-            }
-        }
-        refuse(Error::WouldBlock, msg)
-    }
-
     /// The pipe the last successful send queued its message on: which peer got it.
     pub fn last_pipe(&self) -> Option<PipeId> {
         self.last_pipe
     }
 
-    fn push_out(&mut self, id: PipeId, msg: Msg) {
-        self.last_pipe = Some(id);
-        let Some(pipe) = self.pipes.get_mut(id) else {
-            return;
-        };
-        pipe.outq.push_back(msg);
-        if pipe.peer.is_some() {
-            mark_dirty(&mut self.dirty, pipe, id);
+    /// Takes the next connection the socket wants closed: a ROUTER with `router_handover`
+    /// gives up the older connection when a newer peer claims its routing id.
+    pub fn take_evicted(&mut self) -> Option<usize> {
+        match &mut self.role {
+            Role::Router(router) => router.evicted.pop(),
+            _ => None,
         }
     }
 
-    fn recv_fair(&mut self) -> Result<Msg, Error> {
-        while let Some(id) = self.ready.pop_front() {
-            let Some(pipe) = self.pipes.get_mut(id) else {
-                continue;
-            };
-            let Some(msg) = pipe.inq.pop_front() else {
-                pipe.readable = false;
-                continue;
-            };
-            if pipe.inq.is_empty() {
-                pipe.readable = false;
-            } else {
-                self.ready.push_back(id);
-            }
-            return Ok(msg);
+    /// Appends a message to a pipe's input queue; false once the queue is at its HWM.
+    fn queue_in(&mut self, id: PipeId, msg: Msg) -> bool {
+        let hwm = self.options.rcvhwm;
+        let Some(pipe) = self.pipes.get_mut(id) else {
+            return true;
+        };
+        pipe.inq.push_back(msg);
+        if !pipe.readable {
+            pipe.readable = true;
+            self.ready.push_back(id);
         }
-        Err(Error::WouldBlock)
+        hwm == 0 || pipe.inq.len() < hwm
+    }
+
+    /// Removes a pipe whose connection is gone once its last message was taken.
+    fn reap(&mut self, id: PipeId) {
+        if self
+            .pipes
+            .get(id)
+            .is_some_and(|p| p.gone && p.inq.is_empty())
+        {
+            self.remove_pipe(id);
+        }
+    }
+
+    /// Drops the per-type references to a pipe that can take no more output.
+    fn forget_pipe(&mut self, id: PipeId) {
+        match &mut self.role {
+            Role::Req(req) => req.forget(id),
+            Role::Rep(rep) => rep.forget(id),
+            _ => {}
+        }
     }
 }
 
@@ -400,3 +503,16 @@ fn mark_dirty(dirty: &mut Vec<PipeId>, pipe: &mut Pipe, id: PipeId) {
         dirty.push(id);
     }
 }
+
+/// A random number from the standard library's per-process hash keys (seeded by the OS), for
+/// the starting points libzmq randomizes: ROUTER auto ids and REQ request ids.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    hasher.write_u128(now.map_or(0, |d| d.as_nanos()));
+    hasher.finish() as u32
+}
+
+#[cfg(test)]
+mod tests;

@@ -32,6 +32,20 @@ pub struct Options {
     /// The largest message accepted from a peer (`ZMQ_MAXMSGSIZE`, but counted over the whole
     /// message plus 32 bytes per frame); `None` for no limit.
     pub max_msg_size: Option<u64>,
+    /// ROUTER: refuse a message for an unknown or vanished peer with
+    /// [`Error::Unroutable`](super::Error::Unroutable), and one for a peer whose queue is full
+    /// with [`Error::WouldBlock`](super::Error::WouldBlock), instead of dropping it
+    /// (`ZMQ_ROUTER_MANDATORY`).
+    pub router_mandatory: bool,
+    /// ROUTER: a peer announcing an identity already in use takes it over and the older
+    /// connection is closed; without it the newcomer is ignored (`ZMQ_ROUTER_HANDOVER`).
+    pub router_handover: bool,
+    /// REQ: a send while a reply is still awaited starts a new request instead of failing;
+    /// the late reply to the old one is dropped (`ZMQ_REQ_RELAXED`).
+    pub req_relaxed: bool,
+    /// REQ: put a request id frame before the delimiter and accept only the reply carrying
+    /// it back (`ZMQ_REQ_CORRELATE`); pair it with `req_relaxed`.
+    pub req_correlate: bool,
 }
 
 impl Default for Options {
@@ -46,6 +60,10 @@ impl Default for Options {
             handshake_ivl: Some(Duration::from_secs(30)),
             heartbeat: Heartbeat::default(),
             max_msg_size: Some(64 << 20),
+            router_mandatory: false,
+            router_handover: false,
+            req_relaxed: false,
+            req_correlate: false,
         }
     }
 }

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::Control;
 use crate::zmtp::{Msg, PeerInfo};
 
 /// Identifies a pipe inside its socket.
@@ -28,6 +29,15 @@ pub struct Pipe {
     pub(crate) readable: bool,
     /// Set when the pipe belongs to a connecting endpoint: it outlives its connections.
     pub(crate) persistent: bool,
+    /// Set when a transient pipe lost its connection but still holds input to deliver; it is
+    /// removed once drained.
+    pub(crate) gone: bool,
+    /// ROUTER: true while the routing table maps `routing_id` to this pipe.
+    pub(crate) routed: bool,
+    /// PUB: the peer's subscriptions (a set of prefixes, as libzmq's multi-trie keeps them).
+    pub(crate) subs: Vec<Bytes>,
+    /// SUB: protocol commands waiting to be written ahead of messages.
+    pub(crate) ctrl: VecDeque<Control>,
 }
 
 impl Pipe {
@@ -41,7 +51,16 @@ impl Pipe {
             dirty: false,
             readable: false,
             persistent,
+            gone: false,
+            routed: false,
+            subs: Vec::new(),
+            ctrl: VecDeque::new(),
         }
+    }
+
+    /// True when something waits to be written: a protocol command or a message.
+    pub(crate) fn has_output(&self) -> bool {
+        !self.outq.is_empty() || !self.ctrl.is_empty()
     }
 
     /// The connection key carrying this pipe, if one is connected.
@@ -62,5 +81,10 @@ impl Pipe {
     /// Messages waiting to be received.
     pub fn queued_in(&self) -> usize {
         self.inq.len()
+    }
+
+    /// The topic prefixes this peer subscribed to (PUB).
+    pub fn subscriptions(&self) -> &[Bytes] {
+        &self.subs
     }
 }

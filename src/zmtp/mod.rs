@@ -11,6 +11,8 @@
 
 mod command;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod greeting;
 mod msg;
 mod session;

@@ -333,7 +333,15 @@ impl Session {
         header: FrameHeader,
         header_len: usize,
     ) -> Option<Bytes> {
-        let total = usize::try_from(header.size).ok()?.checked_add(header_len)?;
+        let total = usize::try_from(header.size)
+            .ok()
+            .and_then(|s| s.checked_add(header_len));
+        let Some(total) = total else {
+            // A size no buffer can hold: it will never all arrive, but wanted must still say
+            // that more is needed.
+            self.wanted = usize::MAX;
+            return None;
+        };
         if input.len() < total {
             self.wanted = total;
             return None;
@@ -368,7 +376,9 @@ impl Session {
 
     fn arm_heartbeat(&mut self, now: Instant) {
         self.timers.handshake = None;
-        self.timers.next_ping = self.config.heartbeat.interval.map(|i| now + i);
+        // An interval of zero means no heartbeat, as in libzmq.
+        let interval = self.config.heartbeat.interval.filter(|i| !i.is_zero());
+        self.timers.next_ping = interval.map(|i| now + i);
     }
 
     /// Any frame proves the peer alive.
@@ -406,7 +416,9 @@ impl Session {
 
     fn send_ping(&mut self, now: Instant, out: &mut BytesMut) {
         let hb = self.config.heartbeat;
-        let Some(interval) = hb.interval else { return };
+        let Some(interval) = hb.interval.filter(|i| !i.is_zero()) else {
+            return;
+        };
         let ttl = hb.ttl.map_or(0, |t| {
             u16::try_from(t.as_millis() / 100).unwrap_or(u16::MAX)
         });
@@ -659,6 +671,21 @@ mod tests {
             s.handle_timeout(t0 + ivl * 3, &mut out),
             Err(Error::HeartbeatTimeout)
         );
+    }
+
+    #[test]
+    fn zero_heartbeat_interval_means_none() {
+        let t0 = Instant::now();
+        let mut config = SessionConfig::new(SocketType::Pull);
+        config.heartbeat.interval = Some(Duration::ZERO);
+        let mut s = Session::new(config, t0);
+        let bytes = peer_bytes(SocketType::Push, b"");
+        let (mut input, mut out) = (BytesMut::from(&bytes[..]), BytesMut::new());
+        assert!(matches!(
+            s.decode(&mut input, t0, &mut out),
+            Ok(Some(Event::Ready(_)))
+        ));
+        assert_eq!(s.next_timeout(), None);
     }
 
     #[test]

@@ -1,0 +1,39 @@
+//! Fair queueing: one message per readable pipe in turn (libzmq's `fq_t`), for every type
+//! that receives.
+
+use super::{Error, PipeId, SocketCore};
+use crate::zmtp::Msg;
+
+impl SocketCore {
+    /// Takes the next message fair-queued across pipes, with the pipe it came from. The
+    /// caller reaps a drained pipe whose connection is gone once done with the id.
+    pub(super) fn recv_fair(&mut self) -> Result<(PipeId, Msg), Error> {
+        while let Some(id) = self.ready.pop_front() {
+            let Some(pipe) = self.pipes.get_mut(id) else {
+                continue;
+            };
+            let Some(msg) = pipe.inq.pop_front() else {
+                pipe.readable = false;
+                continue;
+            };
+            if pipe.inq.is_empty() {
+                pipe.readable = false;
+            } else {
+                self.ready.push_back(id);
+            }
+            return Ok((id, msg));
+        }
+        Err(Error::WouldBlock)
+    }
+
+    /// Drops every message waiting to be received (REQ does so when a new request starts).
+    pub(super) fn drop_input(&mut self) {
+        while let Some(id) = self.ready.pop_front() {
+            if let Some(pipe) = self.pipes.get_mut(id) {
+                pipe.inq.clear();
+                pipe.readable = false;
+            }
+            self.reap(id);
+        }
+    }
+}
