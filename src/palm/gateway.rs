@@ -386,3 +386,118 @@ pub fn reason_body(status: u16) -> &'static [u8] {
         _ => b"",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Connection, Limits};
+
+    #[test]
+    fn routes_like_pylm_with_reserved_paths() {
+        assert_eq!(route("/function"), Route::Function("function"));
+        assert_eq!(route("/server.foo/x"), Route::Function("server.foo"));
+        assert_eq!(route("/"), Route::NotFound);
+        assert_eq!(route("/-/health"), Route::Health);
+        assert_eq!(route("/-/metrics"), Route::Metrics);
+        assert_eq!(route("/-/other"), Route::NotFound);
+    }
+
+    /// A decoded request for `raw`, with the id the reactor would give it.
+    fn request(raw: &[u8]) -> Request {
+        let mut conn = Connection::new(Limits::default(), Instant::now());
+        conn.feed(raw, Instant::now());
+        conn.poll_request(Instant::now()).expect("a whole request")
+    }
+
+    fn fake_id(n: u64) -> HttpRequestId {
+        HttpRequestId::for_tests(n)
+    }
+
+    #[test]
+    fn reply_matches_its_request_by_client() {
+        let mut gw = Gateway::new(Duration::from_secs(30));
+        let now = Instant::now();
+        let req = request(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+        let (_, encoded) = gw.start(fake_id(1), &req, "echo", now);
+        let sent = PalmMessage::decode(encoded).unwrap();
+        assert_eq!(sent.function.as_str(), "_.echo");
+        assert_eq!(&sent.payload[..], b"hi");
+        assert_eq!(
+            (sent.pipeline.len(), sent.client.len(), sent.cache.len()),
+            (36, 36, 36)
+        );
+        let mut reply = sent.clone();
+        reply.payload = Bytes::from_static(b"done");
+        let (id, response) = gw.complete(reply.clone(), now).unwrap();
+        assert_eq!((id, response.status()), (fake_id(1), 200));
+        assert!(
+            gw.complete(reply, now).is_none(),
+            "a second reply is dropped"
+        );
+        assert_eq!(gw.in_flight(), 0);
+    }
+
+    #[test]
+    fn no_body_is_no_payload_and_dotted_names_stay() {
+        let mut gw = Gateway::new(Duration::from_secs(30));
+        let req = request(b"GET /a.b HTTP/1.1\r\nHost: x\r\n\r\n");
+        let (_, encoded) = gw.start(fake_id(1), &req, "a.b", Instant::now());
+        let sent = PalmMessage::decode(encoded).unwrap();
+        assert_eq!(
+            (sent.function.as_str(), &sent.payload[..]),
+            ("a.b", &b"No Payload"[..])
+        );
+    }
+
+    #[test]
+    fn deadlines_expire_in_order_with_504() {
+        let mut gw = Gateway::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        let req = request(b"GET /f HTTP/1.1\r\nHost: x\r\n\r\n");
+        gw.start(fake_id(1), &req, "f", t0);
+        gw.start(fake_id(2), &req, "f", t0 + Duration::from_millis(500));
+        let mut answered = Vec::new();
+        gw.expire(t0 + Duration::from_millis(1200), |id, r| {
+            answered.push((id, r.status()))
+        });
+        assert_eq!(answered, [(fake_id(1), 504)]);
+        assert_eq!(gw.next_deadline(), Some(t0 + Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn lost_worker_resends_once_then_502() {
+        let mut gw = Gateway::new(Duration::from_secs(30));
+        let now = Instant::now();
+        let req = request(b"GET /f HTTP/1.1\r\nHost: x\r\n\r\n");
+        let (slot, first) = gw.start(fake_id(1), &req, "f", now);
+        gw.sent_to(slot, Some(7));
+        let mut resent = Vec::new();
+        gw.worker_lost(7, now, |r| resent.push(r));
+        assert!(matches!(&resent[..], [Recovery::Resend(s, m)] if *s == slot && *m == first));
+        gw.sent_to(slot, Some(8));
+        let mut last = Vec::new();
+        gw.worker_lost(8, now, |r| last.push(r));
+        assert!(
+            matches!(&last[..], [Recovery::Answer(id, r)] if *id == fake_id(1) && r.status() == 502)
+        );
+        assert!(
+            gw.metrics_text(1)
+                .contains("palm_http_requests_total{status=\"502\"} 1")
+        );
+    }
+
+    #[test]
+    fn client_ids_never_match_a_reused_slot() {
+        let mut gw = Gateway::new(Duration::from_secs(30));
+        let now = Instant::now();
+        let req = request(b"GET /f HTTP/1.1\r\nHost: x\r\n\r\n");
+        let (_, old) = gw.start(fake_id(1), &req, "f", now);
+        let old = PalmMessage::decode(old).unwrap();
+        gw.complete(old.clone(), now).unwrap();
+        gw.start(fake_id(2), &req, "f", now);
+        assert!(
+            gw.complete(old, now).is_none(),
+            "a late reply must not answer the new request"
+        );
+    }
+}

@@ -37,6 +37,17 @@ pub struct HttpRequestId {
 }
 
 impl HttpRequestId {
+    /// An id that names no connection, for unit tests of code that keeps ids.
+    #[doc(hidden)]
+    pub fn for_tests(n: u64) -> HttpRequestId {
+        HttpRequestId {
+            token: usize::MAX,
+            serial: n,
+            request: RequestId(n),
+            server: 0,
+        }
+    }
+
     /// The server (listening address) the request came to.
     pub fn server(&self) -> HttpServerId {
         HttpServerId(self.server)
@@ -367,20 +378,31 @@ impl Reactor {
         self.http_drain(token);
     }
 
+    /// Discards input within the read budget; a peer that keeps sending cannot hold the loop,
+    /// and is dropped once the linger deadline has passed.
     fn http_drain(&mut self, token: usize) {
         let Some(Entry::Http(conn)) = self.entries.get_mut(token) else {
             return;
         };
+        if conn
+            .closing
+            .is_some_and(|deadline| deadline <= Instant::now())
+        {
+            return self.http_close(token);
+        }
         let mut sink = [0u8; 4096];
-        loop {
+        let mut budget = READ_BUDGET;
+        while budget > 0 {
             match conn.stream.read(&mut sink) {
                 Ok(0) => return self.http_close(token),
-                Ok(_) => {}
+                Ok(n) => budget = budget.saturating_sub(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return self.http_close(token),
             }
         }
+        // More may be waiting, and no new edge will say so: drain again next turn.
+        self.http_pending_reads.push(token);
     }
 
     fn http_close(&mut self, token: usize) {
