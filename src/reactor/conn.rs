@@ -19,6 +19,10 @@ const READ_BUDGET: usize = 512 * 1024;
 /// The first read size; it doubles up to [`MAX_READ_CHUNK`] while reads fill it.
 const MIN_READ_CHUNK: usize = 8 * 1024;
 const MAX_READ_CHUNK: usize = 128 * 1024;
+/// Below this much spare room a read first makes more.
+const MIN_SPARE: usize = 1024;
+/// Read buffers kept for reuse after messages still pointed into them.
+const MAX_RETIRED: usize = 2;
 /// Output gathered from a pipe before a write.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -32,6 +36,8 @@ pub(super) struct ZmtpConn {
     pipe: Option<PipeId>,
     session: Session,
     rbuf: BytesMut,
+    /// Earlier read buffers, reused once the messages cut from them are dropped.
+    retired: Vec<BytesMut>,
     read_chunk: usize,
     pub(super) out: OutBuf,
     peer_addr: Option<SocketAddr>,
@@ -109,6 +115,7 @@ impl Reactor {
             pipe,
             session: Session::new(config, Instant::now()),
             rbuf: BytesMut::new(),
+            retired: Vec::new(),
             read_chunk: MIN_READ_CHUNK,
             out: OutBuf::default(),
             connecting,
@@ -157,7 +164,13 @@ impl Reactor {
     }
 
     /// Handles readiness on a ZMTP connection.
-    pub(super) fn zmtp_event(&mut self, token: usize, readable: bool, writable: bool) {
+    pub(super) fn zmtp_event(
+        &mut self,
+        token: usize,
+        readable: bool,
+        writable: bool,
+        read_closed: bool,
+    ) {
         if writable {
             let Some(Entry::Zmtp(conn)) = self.entries.get_mut(token) else {
                 return;
@@ -173,12 +186,12 @@ impl Reactor {
             self.flush_conn(token);
         }
         if readable {
-            self.read_conn(token);
+            self.read_conn(token, !read_closed);
         }
     }
 
     /// Reads and decodes until `WouldBlock`, the budget, or a full input queue.
-    pub(super) fn read_conn(&mut self, token: usize) {
+    pub(super) fn read_conn(&mut self, token: usize, short_ends: bool) {
         let Some(Entry::Zmtp(conn)) = self.entries.get_mut(token) else {
             return;
         };
@@ -188,7 +201,7 @@ impl Reactor {
         let Some(state) = self.sockets.get_mut(conn.socket.0) else {
             return;
         };
-        let result = conn.read(&mut state.core, token, Instant::now());
+        let result = conn.read(&mut state.core, token, Instant::now(), short_ends);
         let readable = state.core.readable();
         let (socket, connector) = (conn.socket, conn.connector);
         if let (true, Some(pipe)) = (std::mem::take(&mut conn.just_attached), conn.pipe) {
@@ -225,7 +238,7 @@ impl Reactor {
         for token in pending.drain(..) {
             if let Some(Entry::Zmtp(conn)) = self.entries.get_mut(token) {
                 conn.read_pending = false;
-                self.read_conn(token);
+                self.read_conn(token, false);
             }
         }
         if self.pending_reads.is_empty() {
@@ -253,7 +266,7 @@ impl Reactor {
             self.blocked_reads.swap_remove(i);
             if let Some(Entry::Zmtp(conn)) = self.entries.get_mut(token) {
                 conn.blocked = false;
-                self.read_conn(token);
+                self.read_conn(token, false);
             }
         }
     }
@@ -385,25 +398,37 @@ impl Reactor {
 }
 
 impl ZmtpConn {
+    /// Reads and decodes. With `short_ends` a read that did not fill the room offered ends
+    /// the pass: the kernel had nothing more, and edge-triggered readiness fires again on new
+    /// data. Without it (the peer's FIN was seen, or a resumed read) it reads on to
+    /// `WouldBlock`, so an end of stream is never missed.
     fn read(
         &mut self,
         core: &mut SocketCore,
         token: usize,
         now: Instant,
+        short_ends: bool,
     ) -> Result<ReadEnd, Close> {
         let mut budget = READ_BUDGET;
+        let mut drained = false;
         loop {
             if !self.decode(core, token, now)? {
                 self.blocked = true;
                 return Ok(ReadEnd::Blocked);
+            }
+            if drained {
+                return Ok(ReadEnd::Drained);
             }
             if budget == 0 {
                 self.read_pending = true;
                 return Ok(ReadEnd::Budget);
             }
             match self.read_some() {
-                Ok(0) => return Err(Close::Eof),
-                Ok(n) => budget = budget.saturating_sub(n),
+                Ok((0, _)) => return Err(Close::Eof),
+                Ok((n, offered)) => {
+                    budget = budget.saturating_sub(n);
+                    drained = short_ends && n < offered;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadEnd::Drained),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Close::Io(e)),
@@ -413,11 +438,14 @@ impl ZmtpConn {
 
     /// One `read` into the buffer's spare room, grown as the session asks (never by more
     /// than the bytes already there, so a claimed size is not allocated up front).
-    fn read_some(&mut self) -> io::Result<usize> {
+    fn read_some(&mut self) -> io::Result<(usize, usize)> {
         let len = self.rbuf.len();
         let wanted = self.session.wanted().saturating_sub(len);
         let room = wanted.clamp(self.read_chunk, self.read_chunk.max(len));
-        self.rbuf.reserve(room);
+        let spare = self.rbuf.capacity() - len;
+        if spare < MIN_SPARE || (wanted > spare && spare < self.read_chunk) {
+            self.make_room(room);
+        }
         let end = self.rbuf.capacity().min(len + room.max(self.read_chunk));
         // TODO: zero-filling the spare room costs a memset per read; an uninit-aware read
         // would avoid it once std offers one on stable.
@@ -428,7 +456,33 @@ impl ZmtpConn {
         if n == end - len && self.read_chunk < MAX_READ_CHUNK {
             self.read_chunk *= 2;
         }
-        result
+        result.map(|n| (n, end - len))
+    }
+
+    /// Makes `room` bytes of spare capacity without allocating when it can: the buffer is
+    /// reclaimed in place once no message points into it any more, or a retired buffer whose
+    /// messages are all gone is taken back. Only when every buffer is still in use is a new
+    /// one allocated, and the one it replaces is kept for later reuse.
+    fn make_room(&mut self, room: usize) {
+        if self.rbuf.try_reclaim(room) {
+            return;
+        }
+        let len = self.rbuf.len();
+        let reusable = self
+            .retired
+            .iter_mut()
+            .position(|b| b.try_reclaim(len + room));
+        let mut next = match reusable {
+            Some(i) => self.retired.swap_remove(i),
+            None => BytesMut::with_capacity((len + room).max(self.rbuf.capacity())),
+        };
+        next.extend_from_slice(&self.rbuf);
+        let mut old = std::mem::replace(&mut self.rbuf, next);
+        old.clear();
+        if self.retired.len() == MAX_RETIRED {
+            self.retired.remove(0);
+        }
+        self.retired.push(old);
     }
 
     /// Decodes buffered input into the socket. False when the pipe's input queue filled up.

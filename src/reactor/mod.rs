@@ -628,9 +628,10 @@ impl Reactor {
             }
             let readable = event.is_readable() || event.is_read_closed() || event.is_error();
             let writable = event.is_writable() || event.is_error();
+            let read_closed = event.is_read_closed() || event.is_error();
             match self.entries.get(token.0) {
                 Some(Entry::Listener { .. }) => self.accept(token.0),
-                Some(Entry::Zmtp(_)) => self.zmtp_event(token.0, readable, writable),
+                Some(Entry::Zmtp(_)) => self.zmtp_event(token.0, readable, writable, read_closed),
                 Some(Entry::HttpListener { .. }) => self.http_accept(token.0),
                 Some(Entry::Http(_)) => self.http_event(token.0, readable, writable),
                 None => {}
