@@ -533,6 +533,29 @@ fn connection_read_from_and_eof() {
 }
 
 #[test]
+fn reading_again_after_a_small_request_does_not_grow_the_buffer() {
+    let now = Instant::now();
+    let mut conn = Connection::new(Limits::default(), now);
+    let mut offered = Vec::new();
+    let mut input = GET;
+    conn.read_from(now, |buf| {
+        offered.push(buf.len());
+        std::io::Read::read(&mut input, buf)
+    })
+    .unwrap();
+    // The reactor reads until `WouldBlock`: that read gets the room left, not a bigger buffer.
+    let blocked = conn.read_from(now, |buf| {
+        offered.push(buf.len());
+        Err(std::io::ErrorKind::WouldBlock.into())
+    });
+    assert!(blocked.is_err());
+    let chunk = Limits::default().read_chunk;
+    assert_eq!(offered, [chunk, chunk - GET.len()]);
+    assert_eq!(conn.buffered(), GET.len());
+    assert!(conn.poll_request(now).is_some());
+}
+
+#[test]
 fn pipelined_hundred_answered_in_order_when_responded_in_reverse() {
     let now = Instant::now();
     let mut conn = Connection::new(Limits::default(), now);
