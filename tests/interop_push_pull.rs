@@ -626,7 +626,6 @@ fn palmcat_dealer_announces_its_identity_to_a_libzmq_router() {
 /// `SocketCore::has_queued_output` counts only pipes that have a connection. palmcat and
 /// remote_thr work around it by waiting on the connecting pipes themselves.
 #[test]
-#[ignore = "palm bug: close does not linger for messages queued before the peer is up"]
 fn close_lingers_for_a_message_queued_before_the_peer_is_up() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -658,7 +657,6 @@ fn close_lingers_for_a_message_queued_before_the_peer_is_up() {
 /// no peer) is dropped by the loop (`Reactor::drain_inbox` logs it at debug) although
 /// `Handle::send` returned `Ok`. libzmq's send would wait for a peer instead.
 #[test]
-#[ignore = "palm bug: Handle::send drops a message no peer can take yet"]
 fn handle_send_keeps_a_message_until_a_peer_is_up() {
     let mut push = Socket::new(SocketType::Push).unwrap();
     let ep = push.bind("tcp://127.0.0.1:0").unwrap();

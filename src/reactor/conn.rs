@@ -14,6 +14,9 @@ use super::{Endpoint, Entry, Reactor, SocketId, register};
 use crate::socket::{Control, PipeId, SocketCore};
 use crate::zmtp::{self, Event, Session, SessionConfig};
 
+/// What a peer that hangs up mid-handshake most likely means.
+const HANDSHAKE_HINT: &str = "is its socket type compatible, and does it speak ZMTP 3 with NULL?";
+
 /// Bytes read from one connection per readiness event before others get a turn.
 const READ_BUDGET: usize = 512 * 1024;
 /// The first read size; it doubles up to [`MAX_READ_CHUNK`] while reads fill it.
@@ -342,6 +345,22 @@ impl Reactor {
             .peer_addr
             .map_or_else(|| "peer".to_string(), |a| a.to_string());
         match &why {
+            Close::Eof if conn.session.state() != zmtp::State::Ready => {
+                // libzmq refuses a wrong socket type by closing without a word: say so, once
+                // per connecting endpoint (it retries), at debug for accepted peers.
+                let endpoint = conn
+                    .connector
+                    .and_then(|ep| self.sockets.get_mut(conn.socket.0)?.endpoints.get_mut(ep));
+                let first = match endpoint {
+                    Some(Endpoint::Connect(c)) => !std::mem::replace(&mut c.warned, true),
+                    _ => false,
+                };
+                if first {
+                    warn!("{peer} closed the connection during the handshake: {HANDSHAKE_HINT}");
+                } else {
+                    debug!("{peer} closed the connection during the handshake");
+                }
+            }
             Close::Eof => debug!("{peer} closed the connection"),
             Close::Evicted => debug!("closing connection to {peer}: replaced by a newer peer"),
             Close::Io(e) => debug!("connection to {peer} failed: {e}"),

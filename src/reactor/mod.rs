@@ -146,6 +146,8 @@ struct Connector {
     conn: Option<usize>,
     backoff: Duration,
     retry_at: Option<Instant>,
+    /// A mid-handshake hang-up was already reported for this endpoint.
+    warned: bool,
 }
 
 /// Messages handed in from other threads.
@@ -164,7 +166,8 @@ pub struct Handle {
 
 impl Handle {
     /// Queues `msg` for sending on `socket` from the loop's thread; gives the message back
-    /// when the inbox is full.
+    /// when the inbox is full. A message no peer can take yet waits in the inbox (in order)
+    /// until one can.
     pub fn send(&self, socket: SocketId, msg: Msg) -> Result<(), Msg> {
         let mut queue = self.inbox.queue.lock().unwrap_or_else(|e| e.into_inner());
         if queue.len() >= INBOX_CAPACITY {
@@ -330,6 +333,7 @@ impl Reactor {
             conn: None,
             backoff,
             retry_at: None,
+            warned: false,
         };
         let ep = state.endpoints.insert(Endpoint::Connect(connector));
         self.start_connect(socket, ep);
@@ -666,7 +670,15 @@ impl Reactor {
         while let Some((socket, msg)) = queue.pop_front() {
             match self.sockets.get_mut(socket.0).map(|s| s.core.send(msg)) {
                 Some(Ok(())) => self.note_dirty(socket),
-                Some(Err(e)) => debug!("message from another thread not sent: {e}"),
+                Some(Err(SendError {
+                    error: socket::Error::WouldBlock,
+                    msg,
+                })) => {
+                    // No peer has room yet: keep it, in order, for a later turn.
+                    queue.push_front((socket, msg));
+                    break;
+                }
+                Some(Err(e)) => debug!("message from another thread not sent: {}", e.error),
                 None => debug!("message from another thread for a closed socket"),
             }
         }

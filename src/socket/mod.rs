@@ -436,11 +436,11 @@ impl SocketCore {
         }
     }
 
-    /// True when some connected pipe still has messages queued for its peer.
+    /// True when some pipe still has messages queued for its peer, connected or not yet.
     pub fn has_queued_output(&self) -> bool {
-        self.pipes
-            .iter()
-            .any(|(_, p)| p.conn.is_some() && !p.outq.is_empty())
+        // A connecting pipe's queue counts while its peer is not up yet: closing lingers for
+        // it, as libzmq does.
+        self.pipes.iter().any(|(_, p)| !p.outq.is_empty())
     }
 
     /// The routing id of a pipe (ROUTER's view of the peer).
