@@ -23,6 +23,13 @@ const CHUNK: usize = 256 * 1024;
 /// How long `remote` keeps retrying a refused connect (the receiver may start late).
 const CONNECT_PATIENCE: Duration = Duration::from_secs(10);
 
+// Only `atoi` is needed here; the shared `main` takes a libzmq-style endpoint.
+#[allow(dead_code)]
+#[path = "perf/common.rs"]
+mod common;
+
+use common::atoi;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 5 || !matches!(args[1].as_str(), "local" | "remote") {
@@ -99,12 +106,4 @@ fn report(size: usize, count: usize, elapsed_us: u64) {
     println!("message count: {count}");
     println!("mean throughput: {} [msg/s]", throughput as i32);
     println!("mean throughput: {megabits:.3} [Mb/s]");
-}
-
-/// C's `atoi`: leading digits, anything else is 0.
-fn atoi(s: &str) -> usize {
-    let digits = s.trim_start().bytes().take_while(u8::is_ascii_digit);
-    digits.fold(0usize, |n, d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
-    })
 }

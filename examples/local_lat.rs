@@ -13,19 +13,15 @@ use std::time::Duration;
 
 use palm::{Socket, SocketType};
 
+#[path = "perf/common.rs"]
+mod common;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        println!("usage: local_lat <bind-to> <message-size> <roundtrip-count>");
-        return ExitCode::from(1);
-    }
-    match run(&args[1], atoi(&args[2]), atoi(&args[3])) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("{e}");
-            ExitCode::from(255)
-        }
-    }
+    common::main(
+        "local_lat <bind-to> <message-size> <roundtrip-count>",
+        false,
+        run,
+    )
 }
 
 fn run(bind_to: &str, size: usize, roundtrips: usize) -> Result<(), String> {
@@ -45,12 +41,4 @@ fn run(bind_to: &str, size: usize, roundtrips: usize) -> Result<(), String> {
     // As libzmq's: give the last reply a second to leave before closing.
     let _ = rep.recv_timeout(Some(Duration::from_secs(1)));
     Ok(())
-}
-
-/// C's `atoi`: leading digits, 0 when there are none.
-fn atoi(s: &str) -> usize {
-    let digits = s.trim_start().bytes().take_while(u8::is_ascii_digit);
-    digits.fold(0usize, |n, d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
-    })
 }

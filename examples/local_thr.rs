@@ -22,24 +22,15 @@ use std::time::Instant;
 
 use palm::{Socket, SocketType};
 
+#[path = "perf/common.rs"]
+mod common;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 && args.len() != 5 {
-        println!("usage: local_thr <bind-to> <message-size> <message-count> [<enable_curve>]");
-        return ExitCode::from(1);
-    }
-    if args.get(4).is_some_and(|c| atoi(c) != 0) {
-        println!("error: CURVE is not supported by palm");
-        return ExitCode::from(255);
-    }
-    let (size, count) = (atoi(&args[2]), atoi(&args[3]));
-    match run(&args[1], size, count) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("{e}");
-            ExitCode::from(255)
-        }
-    }
+    common::main(
+        "local_thr <bind-to> <message-size> <message-count> [<enable_curve>]",
+        true,
+        run,
+    )
 }
 
 fn run(bind_to: &str, size: usize, count: usize) -> Result<(), String> {
@@ -70,12 +61,4 @@ fn receive_one(pull: &mut Socket, size: usize) -> Result<(), String> {
         return Err("message of incorrect size received".into());
     }
     Ok(())
-}
-
-/// C's `atoi`: leading digits, anything else is 0.
-fn atoi(s: &str) -> usize {
-    let digits = s.trim_start().bytes().take_while(u8::is_ascii_digit);
-    digits.fold(0usize, |n, d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
-    })
 }

@@ -21,19 +21,15 @@ use std::time::Instant;
 use bytes::Bytes;
 use palm::{Msg, Socket, SocketType};
 
+#[path = "perf/common.rs"]
+mod common;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        println!("usage: remote_lat <connect-to> <message-size> <roundtrip-count>");
-        return ExitCode::from(1);
-    }
-    match run(&args[1], atoi(&args[2]), atoi(&args[3])) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("{e}");
-            ExitCode::from(255)
-        }
-    }
+    common::main(
+        "remote_lat <connect-to> <message-size> <roundtrip-count>",
+        false,
+        run,
+    )
 }
 
 fn run(connect_to: &str, size: usize, roundtrips: usize) -> Result<(), String> {
@@ -58,12 +54,4 @@ fn run(connect_to: &str, size: usize, roundtrips: usize) -> Result<(), String> {
     println!("roundtrip count: {roundtrips}");
     println!("average latency: {latency:.3} [us]");
     Ok(())
-}
-
-/// C's `atoi`: leading digits, 0 when there are none.
-fn atoi(s: &str) -> usize {
-    let digits = s.trim_start().bytes().take_while(u8::is_ascii_digit);
-    digits.fold(0usize, |n, d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
-    })
 }

@@ -20,23 +20,15 @@ use bytes::Bytes;
 use palm::socket::Error;
 use palm::{Msg, Options, SendError, Socket, SocketType};
 
+#[path = "perf/common.rs"]
+mod common;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 && args.len() != 5 {
-        println!("usage: remote_thr <connect-to> <message-size> <message-count> [<enable_curve>]");
-        return ExitCode::from(1);
-    }
-    if args.get(4).is_some_and(|c| atoi(c) != 0) {
-        println!("error: CURVE is not supported by palm");
-        return ExitCode::from(255);
-    }
-    match run(&args[1], atoi(&args[2]), atoi(&args[3])) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("{e}");
-            ExitCode::from(255)
-        }
-    }
+    common::main(
+        "remote_thr <connect-to> <message-size> <message-count> [<enable_curve>]",
+        true,
+        run,
+    )
 }
 
 fn run(connect_to: &str, size: usize, count: usize) -> Result<(), String> {
@@ -78,12 +70,4 @@ fn run(connect_to: &str, size: usize, count: usize) -> Result<(), String> {
     // Dropping the socket lingers until everything queued is written.
     drop(push);
     Ok(())
-}
-
-/// C's `atoi`: leading digits, anything else is 0.
-fn atoi(s: &str) -> usize {
-    let digits = s.trim_start().bytes().take_while(u8::is_ascii_digit);
-    digits.fold(0usize, |n, d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
-    })
 }
