@@ -18,8 +18,10 @@ use crate::zmtp::{Msg, SocketType};
 /// let mut push = Socket::new(SocketType::Push)?;
 /// push.connect(&endpoint)?;
 /// push.send("hello")?;
-/// # std::thread::spawn(move || { let _ = push.recv_timeout(Some(std::time::Duration::from_secs(5))); });
+/// // Each socket's loop turns only in its own calls: closing lingers until "hello" is out.
+/// let closer = std::thread::spawn(move || drop(push));
 /// let msg = pull.recv_timeout(None)?;
+/// closer.join().unwrap();
 /// assert_eq!(&msg.frames()[0][..], b"hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
