@@ -8,18 +8,22 @@ impl SocketCore {
     /// Takes the next message fair-queued across pipes, with the pipe it came from. The
     /// caller reaps a drained pipe whose connection is gone once done with the id.
     pub(super) fn recv_fair(&mut self) -> Result<(PipeId, Msg), Error> {
-        while let Some(id) = self.ready.pop_front() {
+        while let Some(&id) = self.ready.front() {
             let Some(pipe) = self.pipes.get_mut(id) else {
+                self.ready.pop_front();
                 continue;
             };
             let Some(msg) = pipe.inq.pop_front() else {
                 pipe.readable = false;
+                self.ready.pop_front();
                 continue;
             };
             if pipe.inq.is_empty() {
                 pipe.readable = false;
-            } else {
-                self.ready.push_back(id);
+                self.ready.pop_front();
+            } else if self.ready.len() > 1 {
+                // Its turn is over: to the back of the line. A sole pipe just stays.
+                self.ready.rotate_left(1);
             }
             return Ok((id, msg));
         }

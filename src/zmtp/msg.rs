@@ -41,6 +41,16 @@ impl Msg {
         }
     }
 
+    /// A message of one frame.
+    pub fn single(frame: Bytes) -> Msg {
+        Msg {
+            repr: Repr::Inline {
+                frames: [frame, Bytes::new(), Bytes::new()],
+                len: 1,
+            },
+        }
+    }
+
     /// The number of frames.
     pub fn len(&self) -> usize {
         self.frames().len()
@@ -134,9 +144,7 @@ impl Eq for Msg {}
 
 impl From<Bytes> for Msg {
     fn from(frame: Bytes) -> Msg {
-        let mut msg = Msg::new();
-        msg.push(frame);
-        msg
+        Msg::single(frame)
     }
 }
 

@@ -281,6 +281,10 @@ impl Session {
                 return Ok(None);
             };
             self.heard_from_peer(now);
+            if !header.more() && self.partial.is_empty() {
+                // The common case, a one-frame message, skips the partial message.
+                return Ok(Some(Event::Message(Msg::single(body))));
+            }
             self.partial.push(body);
             if !header.more() {
                 self.partial_size = 0;
