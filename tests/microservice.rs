@@ -383,3 +383,41 @@ fn workers_come_back_after_master_restart() {
     let server = start_microservice(config);
     assert_eq!(get_when_ready(&server.http, "/function"), b"acknowledged");
 }
+
+#[test]
+fn reply_part_answers_a_libzmq_req() {
+    use palm::palm::{Part, Server};
+    let (tx, rx) = mpsc::channel();
+    let server_thread = thread::spawn(move || {
+        let mut server = Server::new("server").unwrap();
+        server.register_bypass(Part::reply("Upper", "tcp://127.0.0.1:0", |mut m| {
+            m.payload = Bytes::from(m.payload.to_ascii_uppercase());
+            m
+        }));
+        server.start().unwrap();
+        let address = server.address("Upper").unwrap().to_string();
+        tx.send((address, server.reactor().handle())).unwrap();
+        server.run().unwrap();
+    });
+    let (address, handle) = rx.recv().unwrap();
+    let ctx = zmq::Context::new();
+    let req = ctx.socket(zmq::REQ).unwrap();
+    req.set_rcvtimeo(10_000).unwrap();
+    req.connect(&address).unwrap();
+    let request = palm::palm::message::PalmMessage {
+        payload: Bytes::from_static(b"shout"),
+        ..Default::default()
+    };
+    req.send(&request.to_bytes()[..], 0).unwrap();
+    let reply =
+        palm::palm::message::PalmMessage::decode(req.recv_bytes(0).unwrap().into()).unwrap();
+    assert_eq!(&reply.payload[..], b"SHOUT");
+    req.send(&b"\xffnot a message"[..], 0).unwrap();
+    assert_eq!(
+        req.recv_bytes(0).unwrap(),
+        b"",
+        "an undecodable request gets an empty reply"
+    );
+    handle.stop();
+    server_thread.join().unwrap();
+}

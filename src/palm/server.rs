@@ -9,6 +9,20 @@
 //!
 //! Built-in parts: the HTTP gateway, the worker push and pull services, the cache service,
 //! and generic pull, push, publish and reply services.
+//!
+//! ```no_run
+//! use palm::palm::{Part, Server};
+//!
+//! let mut server = Server::new("server")?;
+//! server
+//!     .register_inbound(Part::worker_pull("WorkerPull", "tcp://127.0.0.1:5557").route("Gateway"))
+//!     .register_outbound(Part::worker_push("WorkerPush", "tcp://127.0.0.1:5558"))
+//!     .register_bypass(Part::http_gateway("Gateway", "127.0.0.1:8888").route("WorkerPush"))
+//!     .register_bypass(Part::cache("Cache", "tcp://127.0.0.1:5559"));
+//! server.preset_cache("worker_push_address", "tcp://127.0.0.1:5558");
+//! server.run()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::collections::HashMap;
 use std::io;
@@ -60,7 +74,12 @@ enum Kind {
     Pub { bind: String },
     /// REP, binds: the key-value cache service.
     Cache { bind: String },
+    /// REP, binds: answers each request with what its handler returns.
+    Rep { bind: String },
 }
+
+/// The handler of a reply part: takes a request, returns the reply.
+pub type Reply = Box<dyn FnMut(PalmMessage) -> PalmMessage>;
 
 /// A named part of a server, before it starts.
 pub struct Part {
@@ -69,6 +88,7 @@ pub struct Part {
     route: Option<String>,
     gather: Option<Hook>,
     scatter: Option<Hook>,
+    reply: Option<Reply>,
 }
 
 impl std::fmt::Debug for Part {
@@ -82,12 +102,14 @@ impl std::fmt::Debug for Part {
 
 impl Part {
     fn new(name: &str, kind: Kind) -> Part {
+        let name = name.to_string();
         Part {
-            name: name.to_string(),
+            name,
             kind,
             route: None,
             gather: None,
             scatter: None,
+            reply: None,
         }
     }
 
@@ -177,6 +199,24 @@ impl Part {
         )
     }
 
+    /// A reply service (REP, binds): every request, a `PalmMessage`, is answered with what
+    /// `handler` returns (an undecodable request gets an empty reply, so the peer's REQ is not
+    /// left waiting).
+    pub fn reply(
+        name: &str,
+        bind: &str,
+        handler: impl FnMut(PalmMessage) -> PalmMessage + 'static,
+    ) -> Part {
+        let mut part = Part::new(
+            name,
+            Kind::Rep {
+                bind: bind.to_string(),
+            },
+        );
+        part.reply = Some(Box::new(handler));
+        part
+    }
+
     /// Routes what this part takes in to the part named `to`.
     pub fn route(mut self, to: &str) -> Part {
         self.route = Some(to.to_string());
@@ -224,6 +264,7 @@ struct Live {
     route: Option<usize>,
     gather: Option<Hook>,
     scatter: Option<Hook>,
+    reply: Option<Reply>,
     io: Io,
 }
 
@@ -402,6 +443,7 @@ impl Server {
             name,
             gather,
             scatter,
+            reply,
             ..
         } = part;
         self.parts.push(Live {
@@ -409,6 +451,7 @@ impl Server {
             route,
             gather,
             scatter,
+            reply,
             io,
         });
         Ok(())
@@ -488,6 +531,10 @@ impl Server {
                 self.serve_cache(reactor, socket, msg);
                 continue;
             }
+            if self.parts[index].reply.is_some() {
+                self.serve_reply(reactor, index, socket, msg);
+                continue;
+            }
             let Some(frame) = msg.frames().last().cloned() else {
                 continue;
             };
@@ -498,6 +545,30 @@ impl Server {
                     self.parts[index].name
                 ),
             }
+        }
+    }
+
+    fn serve_reply(&mut self, reactor: &mut Reactor, index: usize, socket: SocketId, msg: Msg) {
+        let request = msg.frames().last().cloned().unwrap_or_default();
+        let reply = match (
+            PalmMessage::decode(request),
+            self.parts[index].reply.as_mut(),
+        ) {
+            (Ok(request), Some(handler)) => handler(request).to_bytes(),
+            (Err(e), _) => {
+                warn!(
+                    "part {}: undecodable request answered empty: {e}",
+                    self.parts[index].name
+                );
+                Bytes::new()
+            }
+            (Ok(_), None) => Bytes::new(),
+        };
+        if let Err(e) = reactor.send(socket, Msg::from(reply)) {
+            warn!(
+                "part {}: reply not sent: {}",
+                self.parts[index].name, e.error
+            );
         }
     }
 
@@ -639,7 +710,7 @@ fn socket_of(kind: &Kind) -> (SocketType, &str, bool) {
         Kind::WorkerPull { bind } | Kind::Pull { bind } => (SocketType::Pull, bind, false),
         Kind::Push { endpoint, connect } => (SocketType::Push, endpoint, *connect),
         Kind::Pub { bind } => (SocketType::Pub, bind, false),
-        Kind::Cache { bind } => (SocketType::Rep, bind, false),
+        Kind::Cache { bind } | Kind::Rep { bind } => (SocketType::Rep, bind, false),
         Kind::Gateway { listen, .. } => (SocketType::Pair, listen, false),
     }
 }
