@@ -807,7 +807,12 @@ fn child_server() {
     if std::env::var_os(CHILD_SERVER).is_none() {
         return;
     }
-    let server = Server::new();
+    // Opening 10,000 connections before the first request can take longer than the default
+    // header deadline on a busy machine: that cut is slowloris protection, not under test here.
+    let mut limits = Limits::default();
+    limits.header_timeout = Duration::from_secs(300);
+    limits.keep_alive_timeout = Duration::from_secs(300);
+    let server = Server::start(limits, Order::AtOnce);
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "listening on {}", server.addr).unwrap();
     stdout.flush().unwrap();
