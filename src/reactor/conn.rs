@@ -39,6 +39,9 @@ pub(super) struct ZmtpConn {
     pipe: Option<PipeId>,
     session: Session,
     rbuf: BytesMut,
+    /// Bytes right after `rbuf`'s data, in the same allocation, that an earlier read offered
+    /// and did not fill: already initialized, so the next read need not zero them again.
+    zeroed: BytesMut,
     /// Earlier read buffers, reused once the messages cut from them are dropped.
     retired: Vec<BytesMut>,
     read_chunk: usize,
@@ -118,6 +121,7 @@ impl Reactor {
             pipe,
             session: Session::new(config, Instant::now()),
             rbuf: BytesMut::new(),
+            zeroed: BytesMut::new(),
             retired: Vec::new(),
             read_chunk: MIN_READ_CHUNK,
             out: OutBuf::default(),
@@ -461,17 +465,21 @@ impl ZmtpConn {
         let len = self.rbuf.len();
         let wanted = self.session.wanted().saturating_sub(len);
         let room = wanted.clamp(self.read_chunk, self.read_chunk.max(len));
+        // Contiguous by construction, so this only moves the end of `rbuf` back.
+        self.rbuf.unsplit(std::mem::take(&mut self.zeroed));
         let spare = self.rbuf.capacity() - len;
         if spare < MIN_SPARE || (wanted > spare && spare < self.read_chunk) {
+            self.rbuf.truncate(len);
             self.make_room(room);
         }
         let end = self.rbuf.capacity().min(len + room.max(self.read_chunk));
-        // TODO: zero-filling the spare room costs a memset per read; an uninit-aware read
-        // would avoid it once std offers one on stable.
-        self.rbuf.resize(end, 0);
-        let result = self.stream.read(&mut self.rbuf[len..]);
+        // Safe Rust reads only into initialized bytes: zero what no earlier read offered.
+        if self.rbuf.len() < end {
+            self.rbuf.resize(end, 0);
+        }
+        let result = self.stream.read(&mut self.rbuf[len..end]);
         let n = *result.as_ref().unwrap_or(&0);
-        self.rbuf.truncate(len + n);
+        self.zeroed = self.rbuf.split_off(len + n);
         if n == end - len && self.read_chunk < MAX_READ_CHUNK {
             self.read_chunk *= 2;
         }

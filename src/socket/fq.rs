@@ -7,6 +7,7 @@ use crate::zmtp::Msg;
 impl SocketCore {
     /// Takes the next message fair-queued across pipes, with the pipe it came from. The
     /// caller reaps a drained pipe whose connection is gone once done with the id.
+    #[inline(always)]
     pub(super) fn recv_fair(&mut self) -> Result<(PipeId, Msg), Error> {
         while let Some(&id) = self.ready.front() {
             let Some(pipe) = self.pipes.get_mut(id) else {
@@ -32,6 +33,7 @@ impl SocketCore {
 
     /// Drops every message waiting to be received (REQ does so when a new request starts).
     pub(super) fn drop_input(&mut self) {
+        self.resumable |= !self.ready.is_empty();
         while let Some(id) = self.ready.pop_front() {
             if let Some(pipe) = self.pipes.get_mut(id) {
                 pipe.inq.clear();

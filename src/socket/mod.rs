@@ -150,6 +150,9 @@ pub struct SocketCore {
     dirty: Vec<PipeId>,
     /// The pipe the last successful send queued on.
     last_pipe: Option<PipeId>,
+    /// Set when a receive drained some pipe's input queue to half its high-water mark: a
+    /// reader stopped on that pipe may go on. Lets the reactor skip its check otherwise.
+    resumable: bool,
     role: Role,
 }
 
@@ -165,6 +168,7 @@ impl SocketCore {
             ready: VecDeque::new(),
             dirty: Vec::new(),
             last_pipe: None,
+            resumable: false,
             role: Role::for_kind(kind),
         }
     }
@@ -289,6 +293,7 @@ impl SocketCore {
 
     /// Takes the next received message, fair-queued across peers, as the socket type shows
     /// it (ROUTER: routing id first; REQ and REP: without the envelope).
+    #[inline]
     pub fn recv(&mut self) -> Result<Msg, Error> {
         let (id, msg) = match self.kind {
             SocketType::Pull | SocketType::Dealer | SocketType::Pair | SocketType::Sub => {
@@ -330,6 +335,7 @@ impl SocketCore {
     /// high-water mark: the caller must stop reading from that peer until
     /// [`SocketCore::can_resume`] says otherwise. Messages the socket type does not deliver
     /// (a SUB's unsubscribed topics, a REQ's stray replies, malformed requests) are dropped.
+    #[inline]
     pub fn on_message(&mut self, id: PipeId, msg: Msg) -> bool {
         let Some(pipe) = self.pipes.get(id) else {
             return true;
@@ -353,6 +359,12 @@ impl SocketCore {
             _ => msg,
         };
         self.queue_in(id, msg)
+    }
+
+    /// True (once) when input was taken since the last call such that a stopped reader may
+    /// resume: a queue drained to half its high-water mark, or input dropped wholesale.
+    pub fn take_resumable(&mut self) -> bool {
+        std::mem::take(&mut self.resumable)
     }
 
     /// True once a pipe whose input queue filled up has drained to half its high-water mark,
@@ -463,6 +475,7 @@ impl SocketCore {
     }
 
     /// Appends a message to a pipe's input queue; false once the queue is at its HWM.
+    #[inline]
     fn queue_in(&mut self, id: PipeId, msg: Msg) -> bool {
         let hwm = self.options.rcvhwm;
         let Some(pipe) = self.pipes.get_mut(id) else {
@@ -476,13 +489,18 @@ impl SocketCore {
         hwm == 0 || pipe.inq.len() < hwm
     }
 
-    /// Removes a pipe whose connection is gone once its last message was taken.
+    /// After a message was taken from pipe `id`: notes a queue drained to the resume mark,
+    /// and removes a pipe whose connection is gone once its last message was taken.
+    #[inline]
     fn reap(&mut self, id: PipeId) {
-        if self
-            .pipes
-            .get(id)
-            .is_some_and(|p| p.gone && p.inq.is_empty())
-        {
+        let Some(pipe) = self.pipes.get(id) else {
+            return;
+        };
+        let queued = pipe.inq.len();
+        if queued == self.options.rcvhwm / 2 {
+            self.resumable = true;
+        }
+        if pipe.gone && queued == 0 {
             self.remove_pipe(id);
         }
     }
