@@ -280,6 +280,7 @@ impl Reactor {
     /// Encodes and writes answers in order until done or `WouldBlock`.
     pub(super) fn http_write(&mut self, token: usize) {
         let now = Instant::now();
+        self.http_date.refresh(std::time::SystemTime::now());
         let Some(Entry::Http(conn)) = self.entries.get_mut(token) else {
             return;
         };
@@ -316,8 +317,10 @@ impl Reactor {
 
     /// Writes every connection that got answers since the last flush.
     pub(super) fn http_flush(&mut self) {
+        if self.http_dirty.is_empty() {
+            return;
+        }
         let now = Instant::now();
-        self.http_date.refresh(std::time::SystemTime::now());
         while let Some(token) = self.http_dirty.pop() {
             self.http_write(token);
             // An answer may let a connection that hit its pipelining bound read again.

@@ -207,6 +207,9 @@ pub struct Reactor {
     cancelled_timers: Vec<u64>,
     rng: u64,
     inbox: Arc<Inbox>,
+    /// Set when the waker fired (or messages from other threads are still held back): the
+    /// inbox needs looking at, which otherwise costs a lock per turn.
+    inbox_waiting: bool,
     waker: Arc<Waker>,
     http_servers: Slab<http::HttpServer>,
     /// Requests decoded and not yet handed to the handler.
@@ -249,6 +252,7 @@ impl Reactor {
             cancelled_timers: Vec::new(),
             rng: seed(),
             inbox: Arc::default(),
+            inbox_waiting: false,
             waker,
             http_servers: Slab::new(),
             http_requests: std::collections::VecDeque::new(),
@@ -518,7 +522,9 @@ impl Reactor {
         self.dispatch_events();
         self.resume_reads();
         self.http_resume_reads();
-        self.fire_timers(Instant::now());
+        if !self.timers.is_empty() {
+            self.fire_timers(Instant::now());
+        }
         self.drain_inbox();
         self.flush();
         Ok(())
@@ -586,13 +592,14 @@ impl Reactor {
         self.flush();
     }
 
+    #[inline]
     fn take_message(&mut self, socket: SocketId) -> Result<Msg, socket::Error> {
         let state = self
             .sockets
             .get_mut(socket.0)
             .ok_or(socket::Error::NotSupported)?;
         let msg = state.core.recv()?;
-        if !self.blocked_reads.is_empty() {
+        if state.core.take_resumable() && !self.blocked_reads.is_empty() {
             self.resume_blocked();
         }
         Ok(msg)
@@ -600,11 +607,13 @@ impl Reactor {
 
     /// One turn bounded by `deadline`; `TimedOut` once it has passed.
     fn wait_turn(&mut self, deadline: Option<Instant>) -> Result<(), socket::Error> {
-        let now = Instant::now();
-        if deadline.is_some_and(|d| d <= now) {
-            return Err(socket::Error::TimedOut);
-        }
-        let wait = deadline.map(|d| d - now);
+        let wait = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(wait) if !wait.is_zero() => Some(wait),
+                _ => return Err(socket::Error::TimedOut),
+            },
+            None => None,
+        };
         self.turn(wait).map_err(|e| {
             warn!("poll failed: {e}");
             socket::Error::TimedOut
@@ -616,7 +625,7 @@ impl Reactor {
         if !self.pending_reads.is_empty() || waiting {
             return Some(Duration::ZERO);
         }
-        let timer = self.timers.until_next(Instant::now());
+        let timer = self.timers.until_next(Instant::now);
         match (timeout, timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -628,6 +637,7 @@ impl Reactor {
         for event in events.iter() {
             let token = event.token();
             if token == WAKER {
+                self.inbox_waiting = true;
                 continue;
             }
             let readable = event.is_readable() || event.is_read_closed() || event.is_error();
@@ -665,6 +675,9 @@ impl Reactor {
     }
 
     fn drain_inbox(&mut self) {
+        if !self.inbox_waiting {
+            return;
+        }
         let inbox = Arc::clone(&self.inbox);
         let mut queue = inbox.queue.lock().unwrap_or_else(|e| e.into_inner());
         while let Some((socket, msg)) = queue.pop_front() {
@@ -682,6 +695,7 @@ impl Reactor {
                 None => debug!("message from another thread for a closed socket"),
             }
         }
+        self.inbox_waiting = !queue.is_empty();
     }
 
     /// The pipe (peer) the last successful send on `socket` went to.

@@ -41,11 +41,16 @@ impl Timers {
         Some(key)
     }
 
-    /// How long until the next entry is due; zero when one is overdue.
-    pub fn until_next(&self, now: Instant) -> Option<Duration> {
-        self.heap
-            .peek()
-            .map(|Reverse((at, _))| at.saturating_duration_since(now))
+    /// How long until the next entry is due; zero when one is overdue. The clock is read
+    /// only when there is an entry.
+    pub fn until_next(&self, now: impl FnOnce() -> Instant) -> Option<Duration> {
+        let Reverse((at, _)) = self.heap.peek()?;
+        Some(at.saturating_duration_since(now()))
+    }
+
+    /// True when no deadline is set.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
     }
 }
 
@@ -59,11 +64,11 @@ mod tests {
         let mut timers = Timers::default();
         timers.insert(t0 + Duration::from_millis(20), TimerKey::User(2));
         timers.insert(t0 + Duration::from_millis(10), TimerKey::Conn(1));
-        assert_eq!(timers.until_next(t0), Some(Duration::from_millis(10)));
+        assert_eq!(timers.until_next(|| t0), Some(Duration::from_millis(10)));
         assert_eq!(timers.pop_due(t0), None);
         let later = t0 + Duration::from_millis(30);
         assert_eq!(timers.pop_due(later), Some(TimerKey::Conn(1)));
         assert_eq!(timers.pop_due(later), Some(TimerKey::User(2)));
-        assert_eq!(timers.until_next(later), None);
+        assert_eq!(timers.until_next(|| later), None);
     }
 }
