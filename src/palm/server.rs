@@ -282,9 +282,15 @@ enum Io {
 
 /// A PALM server: parts, routes and the cache on one reactor.
 pub struct Server {
-    name: String,
     reactor: Reactor,
     pending: Vec<(Role, Part)>,
+    routes: Routes,
+}
+
+/// The running parts and the cache: what the loop calls into, kept apart from the loop so
+/// both can be borrowed at once.
+struct Routes {
+    name: String,
     parts: Vec<Live>,
     by_socket: HashMap<SocketId, usize>,
     by_http: HashMap<HttpServerId, usize>,
@@ -295,8 +301,8 @@ pub struct Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("name", &self.name)
-            .field("parts", &self.parts.len())
+            .field("name", &self.routes.name)
+            .field("parts", &self.routes.parts.len())
             .finish()
     }
 }
@@ -310,14 +316,16 @@ impl Server {
             Bytes::copy_from_slice(name.as_bytes()),
         );
         Ok(Server {
-            name: name.to_string(),
             reactor: Reactor::new()?,
             pending: Vec::new(),
-            parts: Vec::new(),
-            by_socket: HashMap::new(),
-            by_http: HashMap::new(),
-            cache,
-            addresses: HashMap::new(),
+            routes: Routes {
+                name: name.to_string(),
+                parts: Vec::new(),
+                by_socket: HashMap::new(),
+                by_http: HashMap::new(),
+                cache,
+                addresses: HashMap::new(),
+            },
         })
     }
 
@@ -342,7 +350,8 @@ impl Server {
     /// Stores a value in the cache before the server starts (pylm's `preset_cache`).
     pub fn preset_cache(&mut self, key: &str, value: &str) -> &mut Server {
         let (key, value) = (key.as_bytes(), value.as_bytes());
-        self.cache
+        self.routes
+            .cache
             .preset(Bytes::copy_from_slice(key), Bytes::copy_from_slice(value));
         self
     }
@@ -350,18 +359,18 @@ impl Server {
     /// Bounds the cache; least recently used entries are evicted (presets never are).
     pub fn cache_limits(&mut self, limits: CacheLimits) -> &mut Server {
         let mut cache = Cache::with_limits(limits);
-        std::mem::swap(&mut cache, &mut self.cache);
+        std::mem::swap(&mut cache, &mut self.routes.cache);
         // Presets move over unbounded.
-        self.cache.preset(
+        self.routes.cache.preset(
             Bytes::from_static(b"name"),
-            Bytes::copy_from_slice(self.name.as_bytes()),
+            Bytes::copy_from_slice(self.routes.name.as_bytes()),
         );
         self
     }
 
     /// The cache, for the server's own reads and writes.
     pub fn cache_mut(&mut self) -> &mut Cache {
-        &mut self.cache
+        &mut self.routes.cache
     }
 
     /// The loop underneath.
@@ -371,7 +380,7 @@ impl Server {
 
     /// The address a part actually bound (with the real port when it asked for port 0).
     pub fn address(&self, part: &str) -> Option<&str> {
-        self.addresses.get(part).map(String::as_str)
+        self.routes.addresses.get(part).map(String::as_str)
     }
 
     /// Binds every part and resolves the routes. Called by [`Server::run`]; call it yourself
@@ -399,7 +408,7 @@ impl Server {
     }
 
     fn start_part(&mut self, part: Part, route: Option<usize>) -> io::Result<()> {
-        let index = self.parts.len();
+        let index = self.routes.parts.len();
         let (io, address) = match &part.kind {
             Kind::Gateway {
                 listen,
@@ -407,7 +416,7 @@ impl Server {
                 timeout,
             } => {
                 let (server, bound) = self.reactor.http_bind(listen, limits.clone())?;
-                self.by_http.insert(server, index);
+                self.routes.by_http.insert(server, index);
                 (
                     Io::Gateway {
                         gateway: Box::new(Gateway::new(*timeout)),
@@ -425,7 +434,7 @@ impl Server {
                 } else {
                     self.reactor.bind(socket, endpoint)?
                 };
-                self.by_socket.insert(socket, index);
+                self.routes.by_socket.insert(socket, index);
                 let cache = matches!(kind, Kind::Cache { .. });
                 (
                     Io::Socket {
@@ -438,7 +447,7 @@ impl Server {
             }
         };
         info!("part {} on {address}", part.name);
-        self.addresses.insert(part.name.clone(), address);
+        self.routes.addresses.insert(part.name.clone(), address);
         let Part {
             name,
             gather,
@@ -446,7 +455,7 @@ impl Server {
             reply,
             ..
         } = part;
-        self.parts.push(Live {
+        self.routes.parts.push(Live {
             name,
             route,
             gather,
@@ -459,15 +468,14 @@ impl Server {
 
     /// Starts (if needed) and runs the loop until a [`crate::Handle::stop`].
     pub fn run(&mut self) -> io::Result<()> {
-        if !self.pending.is_empty() || self.parts.is_empty() {
+        if !self.pending.is_empty() || self.routes.parts.is_empty() {
             self.start()?;
         }
-        let mut reactor = std::mem::replace(&mut self.reactor, Reactor::new()?);
-        let result = reactor.run(self);
-        self.reactor = reactor;
-        result
+        self.reactor.run(&mut self.routes)
     }
+}
 
+impl Routes {
     /// Hands `msg` to part `to`: through its scatter hook, then out of its socket or, for a
     /// gateway, back to the waiting HTTP client.
     fn deliver(&mut self, reactor: &mut Reactor, to: usize, msg: PalmMessage) {
@@ -715,7 +723,7 @@ fn socket_of(kind: &Kind) -> (SocketType, &str, bool) {
     }
 }
 
-impl Handler for Server {
+impl Handler for Routes {
     fn on_readable(&mut self, reactor: &mut Reactor, socket: SocketId) {
         if let Some(&index) = self.by_socket.get(&socket) {
             self.on_socket(reactor, index, socket);

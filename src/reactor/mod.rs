@@ -744,14 +744,13 @@ impl Reactor {
         let Some(state) = self.sockets.get(socket.0) else {
             return false;
         };
+        // Only connections with a pipe can hold messages; the others have a handshake at
+        // most.
         state.core.has_queued_output()
-            || self
-                .entries_of(socket)
-                .into_iter()
-                .any(|t| match self.entries.get(t) {
-                    Some(Entry::Zmtp(c)) => !c.out.is_empty(),
-                    _ => false,
-                })
+            || state.core.conns().any(|t| match self.entries.get(t) {
+                Some(Entry::Zmtp(c)) => !c.out.is_empty(),
+                _ => false,
+            })
     }
 
     fn entries_of(&self, socket: SocketId) -> Vec<usize> {

@@ -455,6 +455,11 @@ impl SocketCore {
         self.pipes.iter().any(|(_, p)| !p.outq.is_empty())
     }
 
+    /// The connection keys of the pipes that have a connection.
+    pub fn conns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.pipes.iter().filter_map(|(_, p)| p.conn)
+    }
+
     /// The routing id of a pipe (ROUTER's view of the peer).
     pub fn routing_id(&self, id: PipeId) -> Option<&Bytes> {
         self.pipes.get(id).map(|p| &p.routing_id)
