@@ -160,12 +160,7 @@ impl Reactor {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // TODO: on EMFILE the backlog stays readable but no new edge comes; a
-                    // retry timer would pick it up once descriptors free up.
-                    warn!("accept failed: {e}");
-                    return;
-                }
+                Err(e) => return self.accept_failed(token, &e),
             }
         }
     }

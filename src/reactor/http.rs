@@ -170,11 +170,7 @@ impl Reactor {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // TODO: EMFILE leaves the backlog without a new edge; retry on a timer.
-                    warn!("http accept failed: {e}");
-                    return;
-                }
+                Err(e) => return self.accept_failed(token, &e),
             }
         }
     }

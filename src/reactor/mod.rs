@@ -55,6 +55,8 @@ pub struct TimerId(u64);
 
 /// The token of the cross-thread waker; never a slab key.
 const WAKER: Token = Token(usize::MAX);
+/// How long a listener rests after a failed accept before trying again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// How many mio events one poll takes.
 const EVENT_CAPACITY: usize = 1024;
@@ -663,6 +665,11 @@ impl Reactor {
                     _ => {}
                 },
                 TimerKey::Reconnect(socket, ep) => self.retry_connect(SocketId(socket), ep, now),
+                TimerKey::Accept(token) => match self.entries.get(token) {
+                    Some(Entry::Listener { .. }) => self.accept(token),
+                    Some(Entry::HttpListener { .. }) => self.http_accept(token),
+                    _ => {}
+                },
                 TimerKey::User(id) => {
                     if let Some(i) = self.cancelled_timers.iter().position(|&c| c == id) {
                         self.cancelled_timers.swap_remove(i);
@@ -672,6 +679,15 @@ impl Reactor {
                 }
             }
         }
+    }
+
+    /// An accept failed for a reason other than an empty backlog, most likely no free file
+    /// descriptor (EMFILE/ENFILE). The waiting connections raise no new readiness edge, so
+    /// the listener is tried again on a timer, once descriptors may have been freed.
+    fn accept_failed(&mut self, token: usize, e: &io::Error) {
+        warn!("accept failed: {e}; trying again in {ACCEPT_RETRY:?}");
+        let at = Instant::now() + ACCEPT_RETRY;
+        self.timers.insert(at, TimerKey::Accept(token));
     }
 
     fn drain_inbox(&mut self) {

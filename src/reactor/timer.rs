@@ -15,6 +15,8 @@ pub enum TimerKey {
     Conn(usize),
     /// A connecting endpoint's next attempt: (socket, endpoint).
     Reconnect(usize, usize),
+    /// A listener whose last accept failed (out of descriptors, say): try it again.
+    Accept(usize),
     /// A timer the user set, by id.
     User(u64),
 }
