@@ -15,6 +15,7 @@
 pub mod http;
 pub mod palm;
 pub mod reactor;
+mod readbuf;
 pub mod socket;
 pub mod zmtp;
 

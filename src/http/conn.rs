@@ -15,6 +15,7 @@ use super::date::HttpDate;
 use super::decoder::Decoder;
 use super::request::{Request, RequestId, Version};
 use super::response::{CONTINUE, HeadEncoding, Response};
+use crate::readbuf;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -68,6 +69,8 @@ struct Slot {
 pub struct Connection {
     decoder: Decoder,
     read: BytesMut,
+    /// Initialized bytes right after `read`'s data that the last read did not fill.
+    read_spare: BytesMut,
     next_id: u64,
     slots: VecDeque<Slot>,
     out: VecDeque<Bytes>,
@@ -88,6 +91,7 @@ impl Connection {
         Connection {
             decoder: Decoder::new(limits),
             read: BytesMut::new(),
+            read_spare: BytesMut::new(),
             next_id: 0,
             slots: VecDeque::new(),
             out: VecDeque::new(),
@@ -119,11 +123,12 @@ impl Connection {
             return Err(io::ErrorKind::WouldBlock.into()); // bound memory if called regardless
         }
         let start = self.read.len();
-        let want = self.read_size();
-        self.read.resize(start + want, 0);
-        let result = read(self.read.get_mut(start..).unwrap_or_default());
+        readbuf::reclaim_spare(&mut self.read, &mut self.read_spare);
+        let want = self.read_size(start);
+        readbuf::fill_to(&mut self.read, start + want);
+        let result = read(self.read.get_mut(start..start + want).unwrap_or_default());
         let count = result.as_ref().map_or(0, |&n| n.min(want));
-        self.read.truncate(start + count);
+        readbuf::keep_spare(&mut self.read, &mut self.read_spare, start + count);
         match result {
             Ok(0) => self.handle_eof(now),
             Ok(_) => self.handle_bytes(now),
@@ -153,9 +158,9 @@ impl Connection {
     /// The spare room when there is a fair amount of it, else a full chunk. Asking for a full
     /// chunk on top of a few buffered bytes would double the buffer on the read that only
     /// finds `WouldBlock`: 8 KiB per connection instead of 4.
-    fn read_size(&self) -> usize {
+    fn read_size(&self, buffered: usize) -> usize {
         let chunk = self.limits().read_chunk.max(1);
-        let spare = self.read.capacity().saturating_sub(self.read.len());
+        let spare = self.read.capacity().saturating_sub(buffered);
         let want = if spare >= chunk / 2 { spare } else { chunk };
         want.min(MAX_READ.max(chunk))
     }
@@ -491,6 +496,7 @@ impl Connection {
         if self.read.is_empty() {
             self.read = BytesMut::new();
         }
+        self.read_spare = BytesMut::new();
         if self.out.is_empty() {
             self.out = VecDeque::new();
         }

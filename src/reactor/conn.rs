@@ -11,6 +11,7 @@ use mio::net::TcpStream;
 use super::outbuf::OutBuf;
 use super::timer::TimerKey;
 use super::{Endpoint, Entry, Reactor, SocketId, register};
+use crate::readbuf;
 use crate::socket::{Control, PipeId, SocketCore};
 use crate::zmtp::{self, Event, Session, SessionConfig};
 
@@ -460,21 +461,17 @@ impl ZmtpConn {
         let len = self.rbuf.len();
         let wanted = self.session.wanted().saturating_sub(len);
         let room = wanted.clamp(self.read_chunk, self.read_chunk.max(len));
-        // Contiguous by construction, so this only moves the end of `rbuf` back.
-        self.rbuf.unsplit(std::mem::take(&mut self.zeroed));
+        readbuf::reclaim_spare(&mut self.rbuf, &mut self.zeroed);
         let spare = self.rbuf.capacity() - len;
         if spare < MIN_SPARE || (wanted > spare && spare < self.read_chunk) {
             self.rbuf.truncate(len);
             self.make_room(room);
         }
         let end = self.rbuf.capacity().min(len + room.max(self.read_chunk));
-        // Safe Rust reads only into initialized bytes: zero what no earlier read offered.
-        if self.rbuf.len() < end {
-            self.rbuf.resize(end, 0);
-        }
+        readbuf::fill_to(&mut self.rbuf, end);
         let result = self.stream.read(&mut self.rbuf[len..end]);
         let n = *result.as_ref().unwrap_or(&0);
-        self.zeroed = self.rbuf.split_off(len + n);
+        readbuf::keep_spare(&mut self.rbuf, &mut self.zeroed, len + n);
         if n == end - len && self.read_chunk < MAX_READ_CHUNK {
             self.read_chunk *= 2;
         }
