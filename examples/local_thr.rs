@@ -20,7 +20,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use palm::{Socket, SocketType};
+use palm::{Msg, Socket, SocketType};
 
 #[path = "perf/common.rs"]
 mod common;
@@ -37,10 +37,12 @@ fn run(bind_to: &str, size: usize, count: usize) -> Result<(), String> {
     let mut pull = Socket::new(SocketType::Pull).map_err(|e| format!("error in socket: {e}"))?;
     pull.bind(bind_to)
         .map_err(|e| format!("error in bind: {e}"))?;
-    receive_one(&mut pull, size)?;
+    // One message reused for every receive, as libzmq's tool reuses its zmq_msg_t.
+    let mut msg = Msg::new();
+    receive_one(&mut pull, &mut msg, size)?;
     let start = Instant::now();
     for _ in 1..count {
-        receive_one(&mut pull, size)?;
+        receive_one(&mut pull, &mut msg, size)?;
     }
     let elapsed = (start.elapsed().as_micros() as u64).max(1);
     // The same arithmetic and truncations as libzmq's tool, so outputs compare directly.
@@ -53,9 +55,8 @@ fn run(bind_to: &str, size: usize, count: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn receive_one(pull: &mut Socket, size: usize) -> Result<(), String> {
-    let msg = pull
-        .recv_timeout(None)
+fn receive_one(pull: &mut Socket, msg: &mut Msg, size: usize) -> Result<(), String> {
+    pull.recv_timeout_into(msg, None)
         .map_err(|e| format!("error in recv: {e}"))?;
     if msg.size() != size || msg.len() != 1 {
         return Err("message of incorrect size received".into());

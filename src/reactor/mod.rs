@@ -450,11 +450,18 @@ impl Reactor {
     /// Takes the next message on `socket` without waiting (beyond one non-blocking look at
     /// the network). Fails with [`socket::Error::WouldBlock`] when none is waiting.
     pub fn recv(&mut self, socket: SocketId) -> Result<Msg, socket::Error> {
-        match self.take_message(socket) {
+        let mut msg = Msg::new();
+        self.recv_into(socket, &mut msg).map(|()| msg)
+    }
+
+    /// [`Reactor::recv`] into `out`, replacing what it held (libzmq's `zmq_msg_recv`): a
+    /// receive loop that reuses one message moves less. `out` is left alone on error.
+    pub fn recv_into(&mut self, socket: SocketId, out: &mut Msg) -> Result<(), socket::Error> {
+        match self.take_message(socket, out) {
             Err(socket::Error::WouldBlock) => {
                 self.turn(Some(Duration::ZERO))
                     .map_err(|_| socket::Error::WouldBlock)?;
-                self.take_message(socket)
+                self.take_message(socket, out)
             }
             other => other,
         }
@@ -467,9 +474,21 @@ impl Reactor {
         socket: SocketId,
         timeout: Option<Duration>,
     ) -> Result<Msg, socket::Error> {
+        let mut msg = Msg::new();
+        self.recv_timeout_into(socket, &mut msg, timeout)
+            .map(|()| msg)
+    }
+
+    /// [`Reactor::recv_timeout`] into `out`, replacing what it held; left alone on error.
+    pub fn recv_timeout_into(
+        &mut self,
+        socket: SocketId,
+        out: &mut Msg,
+        timeout: Option<Duration>,
+    ) -> Result<(), socket::Error> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            match self.take_message(socket) {
+            match self.take_message(socket, out) {
                 Err(socket::Error::WouldBlock) => self.wait_turn(deadline)?,
                 other => return other,
             }
@@ -595,16 +614,16 @@ impl Reactor {
     }
 
     #[inline]
-    fn take_message(&mut self, socket: SocketId) -> Result<Msg, socket::Error> {
+    fn take_message(&mut self, socket: SocketId, out: &mut Msg) -> Result<(), socket::Error> {
         let state = self
             .sockets
             .get_mut(socket.0)
             .ok_or(socket::Error::NotSupported)?;
-        let msg = state.core.recv()?;
+        state.core.recv_into(out)?;
         if state.core.take_resumable() && !self.blocked_reads.is_empty() {
             self.resume_blocked();
         }
-        Ok(msg)
+        Ok(())
     }
 
     /// One turn bounded by `deadline`; `TimedOut` once it has passed.

@@ -5,10 +5,10 @@ use super::{Error, PipeId, SocketCore};
 use crate::zmtp::Msg;
 
 impl SocketCore {
-    /// Takes the next message fair-queued across pipes, with the pipe it came from. The
-    /// caller reaps a drained pipe whose connection is gone once done with the id.
+    /// Takes the next message fair-queued across pipes into `out`, returning the pipe it came
+    /// from. The caller reaps a drained pipe whose connection is gone once done with the id.
     #[inline(always)]
-    pub(super) fn recv_fair(&mut self) -> Result<(PipeId, Msg), Error> {
+    pub(super) fn recv_fair(&mut self, out: &mut Msg) -> Result<PipeId, Error> {
         while let Some(&id) = self.ready.front() {
             let Some(pipe) = self.pipes.get_mut(id) else {
                 self.ready.pop_front();
@@ -26,7 +26,8 @@ impl SocketCore {
                 // Its turn is over: to the back of the line. A sole pipe just stays.
                 self.ready.rotate_left(1);
             }
-            return Ok((id, msg));
+            *out = msg;
+            return Ok(id);
         }
         Err(Error::WouldBlock)
     }

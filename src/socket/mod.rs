@@ -295,17 +295,24 @@ impl SocketCore {
     /// it (ROUTER: routing id first; REQ and REP: without the envelope).
     #[inline]
     pub fn recv(&mut self) -> Result<Msg, Error> {
-        let (id, msg) = match self.kind {
+        let mut msg = Msg::new();
+        self.recv_into(&mut msg).map(|()| msg)
+    }
+
+    /// [`SocketCore::recv`] into `out`, replacing what it held; `out` is left alone on error.
+    #[inline]
+    pub fn recv_into(&mut self, out: &mut Msg) -> Result<(), Error> {
+        let id = match self.kind {
             SocketType::Pull | SocketType::Dealer | SocketType::Pair | SocketType::Sub => {
-                self.recv_fair()?
+                self.recv_fair(out)?
             }
-            SocketType::Router => self.recv_routed()?,
-            SocketType::Req => self.recv_reply()?,
-            SocketType::Rep => self.recv_request()?,
+            SocketType::Router => self.recv_routed(out)?,
+            SocketType::Req => self.recv_reply(out)?,
+            SocketType::Rep => self.recv_request(out)?,
             _ => return Err(Error::NotSupported),
         };
         self.reap(id);
-        Ok(msg)
+        Ok(())
     }
 
     /// True when a receive would return a message now.

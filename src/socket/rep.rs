@@ -45,14 +45,14 @@ pub(super) fn well_formed(msg: &Msg) -> bool {
 
 impl SocketCore {
     /// Receives a request without its envelope; [`Error::OutOfTurn`] while a reply is due.
-    pub(super) fn recv_request(&mut self) -> Result<(PipeId, Msg), Error> {
+    pub(super) fn recv_request(&mut self, out: &mut Msg) -> Result<PipeId, Error> {
         match &self.role {
             Role::Rep(rep) if !rep.replying => {}
             _ => return Err(Error::OutOfTurn),
         }
-        let (id, mut msg) = self.recv_fair()?;
+        let id = self.recv_fair(out)?;
         let mut envelope = Msg::new();
-        while let Some(frame) = msg.pop_front() {
+        while let Some(frame) = out.pop_front() {
             let bottom = frame.is_empty();
             envelope.push(frame);
             if bottom {
@@ -64,7 +64,7 @@ impl SocketCore {
             rep.reply_to = Some(id);
             rep.replying = true;
         }
-        Ok((id, msg))
+        Ok(id)
     }
 
     /// Sends the reply behind the saved envelope; [`Error::OutOfTurn`] with no request to

@@ -106,12 +106,12 @@ impl SocketCore {
     }
 
     /// Receives the reply; [`Error::OutOfTurn`] when no request is waiting for one.
-    pub(super) fn recv_reply(&mut self) -> Result<(PipeId, Msg), Error> {
+    pub(super) fn recv_reply(&mut self, out: &mut Msg) -> Result<PipeId, Error> {
         match &self.role {
             Role::Req(req) if req.awaiting => {}
             _ => return Err(Error::OutOfTurn),
         }
-        let received = self.recv_fair()?;
+        let received = self.recv_fair(out)?;
         if let Role::Req(req) = &mut self.role {
             req.awaiting = false;
             req.reply_from = None;

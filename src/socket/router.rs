@@ -133,11 +133,11 @@ impl SocketCore {
     }
 
     /// The next message, fair-queued, with the sender's routing id as the first frame.
-    pub(super) fn recv_routed(&mut self) -> Result<(PipeId, Msg), Error> {
-        let (id, mut msg) = self.recv_fair()?;
+    pub(super) fn recv_routed(&mut self, out: &mut Msg) -> Result<PipeId, Error> {
+        let id = self.recv_fair(out)?;
         let rid = self.pipes.get(id).map(|p| p.routing_id.clone());
-        msg.push_front(rid.unwrap_or_default());
-        Ok((id, msg))
+        out.push_front(rid.unwrap_or_default());
+        Ok(id)
     }
 
     /// libzmq's ROUTER is always writable, except with `router_mandatory`: then only while

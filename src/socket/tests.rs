@@ -521,3 +521,15 @@ fn input_stops_at_the_high_water_mark() {
     pull.recv().unwrap();
     assert!(pull.can_resume(a));
 }
+
+#[test]
+fn recv_into_replaces_the_message_and_leaves_it_alone_when_none_waits() {
+    let mut router = core(SocketType::Router);
+    let id = accept(&mut router, SocketType::Dealer, b"A");
+    let mut out = msg(&[b"old", b"frames", b"here", b"and more"]);
+    assert_eq!(router.recv_into(&mut out), Err(Error::WouldBlock));
+    assert_eq!(frames(&out), [&b"old"[..], b"frames", b"here", b"and more"]);
+    assert!(router.on_message(id, msg(&[b"hi"])));
+    assert_eq!(router.recv_into(&mut out), Ok(()));
+    assert_eq!(frames(&out), [&b"A"[..], b"hi"]);
+}
