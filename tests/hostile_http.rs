@@ -6,20 +6,22 @@
 //! not depend on the allocator returning freed pages. The tests run one at a time (a lock) so
 //! that their memory figures do not mix.
 
+#[path = "support/http_client.rs"]
+mod http_client;
+
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http_client::{PATIENCE, ServerThread, connect, read_reply};
 use palm::http::{Limits, Request, Response};
-use palm::{Handle, Handler, HttpRequestId, HttpServerId, Reactor};
+use palm::{Handler, HttpRequestId, HttpServerId, Reactor};
 
-/// How long a client waits for any answer before the test fails.
-const PATIENCE: Duration = Duration::from_secs(20);
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * 1024;
 
@@ -88,7 +90,7 @@ fn rss() -> u64 {
 /// Answers `METHOD TARGET LEN`; `/big` gets a fresh 64 KiB body. Publishes the number of
 /// open connections after every turn.
 struct Hostile {
-    server: Option<HttpServerId>,
+    server: HttpServerId,
     connections: Arc<AtomicUsize>,
 }
 
@@ -109,49 +111,34 @@ impl Handler for Hostile {
     }
 
     fn on_turn(&mut self, reactor: &mut Reactor) {
-        if let Some(server) = self.server {
-            let open = reactor.http_connections(server);
-            self.connections.store(open, Ordering::Relaxed);
-        }
+        let open = reactor.http_connections(self.server);
+        self.connections.store(open, Ordering::Relaxed);
     }
 }
 
-/// A palm HTTP server on a loop thread; stopped and joined on drop.
+/// A palm HTTP server answering with [`Hostile`] on a loop thread; stopped and joined on
+/// drop.
 struct Server {
-    addr: String,
-    handle: Handle,
+    running: ServerThread,
     connections: Arc<AtomicUsize>,
-    thread: Option<thread::JoinHandle<io::Result<()>>>,
 }
 
 impl Server {
     fn start(limits: Limits) -> Server {
-        let (tx, rx) = mpsc::channel();
         let connections = Arc::new(AtomicUsize::new(0));
         let published = Arc::clone(&connections);
-        let thread = thread::spawn(move || {
-            let mut reactor = Reactor::new()?;
-            let (server, addr) = reactor.http_bind("127.0.0.1:0", limits)?;
-            let _ = tx.send((addr, reactor.handle()));
-            let mut handler = Hostile {
-                server: Some(server),
-                connections: published,
-            };
-            reactor.run(&mut handler)
+        let running = ServerThread::start(limits, move |server| Hostile {
+            server,
+            connections: published,
         });
-        let (addr, handle) = rx.recv().expect("the server thread binds");
         Server {
-            addr,
-            handle,
+            running,
             connections,
-            thread: Some(thread),
         }
     }
 
     fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(&self.addr).expect("connect");
-        stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
-        stream
+        connect(&self.running.addr)
     }
 
     /// One request on a fresh connection; returns the status and how long it took.
@@ -162,7 +149,9 @@ impl Server {
             .write_all(b"GET /probe HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             .expect("probe written");
         let mut reader = BufReader::new(stream);
-        let status = read_reply(&mut reader).expect("the probe is answered").0;
+        let status = read_reply(&mut reader)
+            .expect("the probe is answered")
+            .status;
         (status, started.elapsed())
     }
 
@@ -179,48 +168,6 @@ impl Server {
         }
         false
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.handle.stop();
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join().expect("the server thread does not panic");
-            if !thread::panicking() {
-                result.expect("the loop ends cleanly");
-            }
-        }
-    }
-}
-
-/// Reads one response: status and body (by Content-Length).
-fn read_reply(reader: &mut impl BufRead) -> io::Result<(u16, Vec<u8>)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Err(io::ErrorKind::UnexpectedEof.into());
-    }
-    let status = line.split(' ').nth(1).and_then(|s| s.parse().ok());
-    let status = status.ok_or(io::ErrorKind::InvalidData)?;
-    let mut length = 0;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(value) = lower.strip_prefix("content-length:") {
-            length = value
-                .trim()
-                .parse()
-                .map_err(|_| io::ErrorKind::InvalidData)?;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok((status, body))
 }
 
 /// Writes `block` over and over on `stream` until `total` bytes or an error; returns the
@@ -259,7 +206,9 @@ fn a_gib_of_headers_is_cut_off_with_431() {
     let first = b"GET / HTTP/1.1\r\nHost: t\r\n";
     let flooder = thread::spawn(move || flood(writer, first, &block, 1024 * MIB));
     let mut reader = BufReader::new(attacker);
-    let (status, _) = read_reply(&mut reader).expect("an answer to the flood");
+    let status = read_reply(&mut reader)
+        .expect("an answer to the flood")
+        .status;
     assert_eq!(status, 431);
 
     // Others are served while the attacker keeps sending.
@@ -374,7 +323,7 @@ fn idle_keep_alive_connections_are_small() {
     }
     for stream in &idle {
         let mut reader = BufReader::with_capacity(256, stream);
-        let (status, _) = read_reply(&mut reader).expect("an answer");
+        let status = read_reply(&mut reader).expect("an answer").status;
         assert_eq!(status, 200);
         assert!(reader.buffer().is_empty());
     }
@@ -399,9 +348,9 @@ fn idle_keep_alive_connections_are_small() {
     for (i, stream) in idle.iter_mut().enumerate().step_by(500) {
         let request = format!("GET /again/{i} HTTP/1.1\r\nHost: t\r\n\r\n");
         stream.write_all(request.as_bytes()).unwrap();
-        let (status, body) = read_reply(&mut BufReader::new(&*stream)).expect("an answer");
+        let reply = read_reply(&mut BufReader::new(&*stream)).expect("an answer");
         assert_eq!(
-            (status, body),
+            (reply.status, reply.body),
             (200, format!("GET /again/{i} 0").into_bytes())
         );
     }

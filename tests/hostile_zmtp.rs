@@ -286,6 +286,26 @@ fn frames_after_greeting(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     frames
 }
 
+/// Runs an attack of one connection that sends a greeting and then what `after_greeting`
+/// makes, all in one write, and reads until palm closes the connection.
+fn attack_after_greeting(
+    name: &str,
+    after_greeting: impl FnOnce() -> Vec<u8> + Send + 'static,
+) -> Seen {
+    under_attack(
+        name,
+        |_| {},
+        ONE_CONN_RSS_KIB,
+        move |addr| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            let mut bytes = greeting();
+            bytes.extend_from_slice(&after_greeting());
+            write_all_or_reset(&mut s, &bytes);
+            read_until_closed(&mut s, Duration::from_secs(10))
+        },
+    )
+}
+
 #[test]
 fn greeting_that_never_completes_is_closed_at_the_handshake_deadline() {
     let _serial = serial();
@@ -312,63 +332,37 @@ fn greeting_that_never_completes_is_closed_at_the_handshake_deadline() {
 #[test]
 fn frame_claiming_2_pow_63_bytes_is_refused_without_allocating() {
     let _serial = serial();
-    let seen = under_attack(
-        "2^63-byte frame",
-        |_| {},
-        ONE_CONN_RSS_KIB,
-        |addr| {
-            let mut s = TcpStream::connect(addr).unwrap();
-            let mut bytes = greeting();
-            bytes.extend_from_slice(&ready(b"PUSH"));
-            bytes.push(0x02);
-            bytes.extend_from_slice(&(1u64 << 63).to_be_bytes());
-            bytes.extend_from_slice(&[0xab; 1000]);
-            write_all_or_reset(&mut s, &bytes);
-            read_until_closed(&mut s, Duration::from_secs(10))
-        },
-    );
+    let seen = attack_after_greeting("2^63-byte frame", || {
+        let mut bytes = ready(b"PUSH");
+        bytes.push(0x02);
+        bytes.extend_from_slice(&(1u64 << 63).to_be_bytes());
+        bytes.extend_from_slice(&[0xab; 1000]);
+        bytes
+    });
     assert_ne!(seen.end, End::Open, "{seen:?}");
 }
 
 #[test]
 fn ready_with_100_000_properties_is_refused() {
     let _serial = serial();
-    let seen = under_attack(
-        "READY with 100,000 properties",
-        |_| {},
-        ONE_CONN_RSS_KIB,
-        |addr| {
-            let mut s = TcpStream::connect(addr).unwrap();
-            let mut props = property(b"Socket-Type", b"PUSH", 4);
-            for i in 0..100_000u32 {
-                props.extend_from_slice(&property(format!("X-{i}").as_bytes(), b"", 0));
-            }
-            let mut bytes = greeting();
-            bytes.extend_from_slice(&command(b"READY", &props));
-            write_all_or_reset(&mut s, &bytes);
-            read_until_closed(&mut s, Duration::from_secs(10))
-        },
-    );
+    let seen = attack_after_greeting("READY with 100,000 properties", || {
+        let mut props = property(b"Socket-Type", b"PUSH", 4);
+        for i in 0..100_000u32 {
+            props.extend_from_slice(&property(format!("X-{i}").as_bytes(), b"", 0));
+        }
+        command(b"READY", &props)
+    });
     assert_ne!(seen.end, End::Open, "{seen:?}");
 }
 
 #[test]
 fn ready_property_claiming_2_gib_is_refused() {
     let _serial = serial();
-    let seen = under_attack(
-        "READY property claiming 2 GiB",
-        |_| {},
-        ONE_CONN_RSS_KIB,
-        |addr| {
-            let mut s = TcpStream::connect(addr).unwrap();
-            let mut props = property(b"Socket-Type", b"PUSH", 4);
-            props.extend_from_slice(&property(b"Identity", b"abc", 1 << 31));
-            let mut bytes = greeting();
-            bytes.extend_from_slice(&command(b"READY", &props));
-            write_all_or_reset(&mut s, &bytes);
-            read_until_closed(&mut s, Duration::from_secs(10))
-        },
-    );
+    let seen = attack_after_greeting("READY property claiming 2 GiB", || {
+        let mut props = property(b"Socket-Type", b"PUSH", 4);
+        props.extend_from_slice(&property(b"Identity", b"abc", 1 << 31));
+        command(b"READY", &props)
+    });
     assert_eq!(seen.end, End::Eof, "{seen:?}");
     let frames = frames_after_greeting(&seen.bytes);
     assert!(
@@ -382,18 +376,9 @@ fn ready_property_claiming_2_gib_is_refused() {
 #[test]
 fn data_frames_before_ready_are_refused() {
     let _serial = serial();
-    let seen = under_attack(
-        "data before READY",
-        |_| {},
-        ONE_CONN_RSS_KIB,
-        |addr| {
-            let mut s = TcpStream::connect(addr).unwrap();
-            let mut bytes = greeting();
-            bytes.extend_from_slice(b"\x01\x05hello\x00\x05world");
-            write_all_or_reset(&mut s, &bytes);
-            read_until_closed(&mut s, Duration::from_secs(10))
-        },
-    );
+    let seen = attack_after_greeting("data before READY", || {
+        b"\x01\x05hello\x00\x05world".to_vec()
+    });
     assert_eq!(seen.end, End::Eof, "{seen:?}");
     let frames = frames_after_greeting(&seen.bytes);
     assert!(frames[0].1.starts_with(b"\x05READY"), "{frames:?}");

@@ -6,6 +6,9 @@
 //! `METHOD TARGET LEN` (like `examples/http_hello.rs`), echoes the body for `/echo`, and can
 //! answer later (`?delay=MS`, through a reactor timer) or in reverse order.
 
+#[path = "support/http_client.rs"]
+mod http_client;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -16,11 +19,9 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use http_client::{PATIENCE, Reply, ServerThread, connect, read_body, read_head};
 use palm::http::{Limits, Request, Response};
-use palm::{Handle, Handler, HttpRequestId, Reactor, TimerId};
-
-/// How long a client waits for any answer before the test fails.
-const PATIENCE: Duration = Duration::from_secs(20);
+use palm::{Handler, HttpRequestId, Reactor, TimerId};
 
 /// In which order the handler answers the requests of one loop turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,33 +84,20 @@ fn delay(request: &Request) -> Option<Duration> {
     ms.parse().ok().map(Duration::from_millis)
 }
 
-/// A palm HTTP server on a loop thread; stopped and joined on drop.
+/// A palm HTTP server answering with a [`TestHandler`] on a loop thread; stopped and joined
+/// on drop.
 struct Server {
-    addr: String,
-    handle: Handle,
-    thread: Option<thread::JoinHandle<io::Result<()>>>,
+    running: ServerThread,
 }
 
 impl Server {
     fn start(limits: Limits, order: Order) -> Server {
-        let (tx, rx) = mpsc::channel();
-        let thread = thread::spawn(move || {
-            let mut reactor = Reactor::new()?;
-            let (_, addr) = reactor.http_bind("127.0.0.1:0", limits)?;
-            let _ = tx.send((addr, reactor.handle()));
-            let mut handler = TestHandler {
-                order,
-                held: Vec::new(),
-                timers: HashMap::new(),
-            };
-            reactor.run(&mut handler)
+        let running = ServerThread::start(limits, move |_| TestHandler {
+            order,
+            held: Vec::new(),
+            timers: HashMap::new(),
         });
-        let (addr, handle) = rx.recv().expect("the server thread binds");
-        Server {
-            addr,
-            handle,
-            thread: Some(thread),
-        }
+        Server { running }
     }
 
     fn new() -> Server {
@@ -121,7 +109,7 @@ impl Server {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.running.addr)
     }
 
     /// A connection that sent `bytes`, ready to read answers.
@@ -132,98 +120,25 @@ impl Server {
     }
 
     fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(&self.addr).expect("connect");
-        stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        let stream = connect(&self.running.addr);
         stream.set_nodelay(true).expect("nodelay");
         stream
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.handle.stop();
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join().expect("the server thread does not panic");
-            if !thread::panicking() {
-                result.expect("the loop ends cleanly");
-            }
-        }
-    }
-}
-
-/// One response as the client saw it.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        let mut found = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
-        found.next().map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn closes(&self) -> bool {
-        self.header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
     }
 }
 
 /// Reads one response (interim or final). A final one must carry Date and Content-Length;
 /// its body is read by Content-Length.
 fn read_reply(reader: &mut impl BufRead) -> io::Result<Reply> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Err(io::ErrorKind::UnexpectedEof.into());
-    }
-    let status = parse_status(&line)?;
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let field = line.trim_end_matches(['\r', '\n']);
-        if field.is_empty() {
-            break;
-        }
-        let (name, value) = field.split_once(':').ok_or(io::ErrorKind::InvalidData)?;
-        headers.push((name.to_string(), value.trim().to_string()));
-    }
-    let mut reply = Reply {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    if status >= 200 {
+    let mut reply = read_head(reader)?;
+    if reply.status >= 200 {
         let date = reply.header("date").expect("every response carries Date");
         assert!(date.ends_with(" GMT"), "an IMF-fixdate: {date}");
         let length = reply.header("content-length");
         let length = length.expect("every response carries Content-Length");
         let length: usize = length.parse().expect("a decimal Content-Length");
-        reply.body = vec![0; length];
-        reader.read_exact(&mut reply.body)?;
+        reply.body = read_body(reader, length)?;
     }
     Ok(reply)
-}
-
-fn parse_status(line: &str) -> io::Result<u16> {
-    let mut parts = line.splitn(3, ' ');
-    let version = parts.next().unwrap_or_default();
-    if !version.starts_with("HTTP/1.") {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, line.to_string()));
-    }
-    let status = parts.next().and_then(|s| s.parse().ok());
-    status.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, line.to_string()))
 }
 
 fn reply(reader: &mut impl BufRead) -> Reply {
@@ -814,7 +729,7 @@ fn child_server() {
     limits.keep_alive_timeout = Duration::from_secs(300);
     let server = Server::start(limits, Order::AtOnce);
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "listening on {}", server.addr).unwrap();
+    writeln!(stdout, "listening on {}", server.running.addr).unwrap();
     stdout.flush().unwrap();
     drop(stdout);
     let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
@@ -853,9 +768,7 @@ impl ChildServer {
     }
 
     fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(&self.addr).expect("connect");
-        stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
-        stream
+        connect(&self.addr)
     }
 }
 

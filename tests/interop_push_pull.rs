@@ -17,10 +17,34 @@ use palm::zmtp::Heartbeat;
 use palm::{Options, Socket, SocketType};
 use support::{
     T, TIMEOUT, drive_for, drive_until, drive_while_running, frames, handshakes_done, libzmq_bound,
-    libzmq_socket, logged, msg_of, palmcat,
+    libzmq_connected, libzmq_socket, logged, msg_of, palmcat,
 };
 
 type Message = Vec<Vec<u8>>;
+
+/// A palm socket of `kind` bound to a free loopback port, with the endpoint it got.
+fn palm_bound(kind: SocketType) -> (Socket, String) {
+    let mut socket = Socket::new(kind).unwrap();
+    let ep = socket.bind("tcp://127.0.0.1:0").unwrap();
+    (socket, ep)
+}
+
+/// A palm socket of `kind` connected to `ep`.
+fn palm_connected(kind: SocketType, ep: &str) -> Socket {
+    let mut socket = Socket::new(kind).unwrap();
+    socket.connect(ep).unwrap();
+    socket
+}
+
+/// An endpoint on a loopback port that was free a moment ago and that nothing listens on.
+fn free_endpoint() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("tcp://127.0.0.1:{port}")
+}
 
 /// Bytes that differ from frame to frame and position to position.
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -105,11 +129,9 @@ fn libzmq_to_palm(push: zmq::Socket, pull: &mut Socket) {
 
 #[test]
 fn palm_push_binds_libzmq_pull_connects() {
-    let mut push = Socket::new(SocketType::Push).unwrap();
-    let ep = push.bind("tcp://127.0.0.1:0").unwrap();
+    let (mut push, ep) = palm_bound(SocketType::Push);
     let ctx = zmq::Context::new();
-    let pull = libzmq_socket(&ctx, zmq::PULL);
-    pull.connect(&ep).unwrap();
+    let pull = libzmq_connected(&ctx, zmq::PULL, &ep);
     palm_to_libzmq(&mut push, pull);
 }
 
@@ -117,18 +139,15 @@ fn palm_push_binds_libzmq_pull_connects() {
 fn palm_push_connects_libzmq_pull_binds() {
     let ctx = zmq::Context::new();
     let (pull, ep) = libzmq_bound(&ctx, zmq::PULL);
-    let mut push = Socket::new(SocketType::Push).unwrap();
-    push.connect(&ep).unwrap();
+    let mut push = palm_connected(SocketType::Push, &ep);
     palm_to_libzmq(&mut push, pull);
 }
 
 #[test]
 fn libzmq_push_connects_palm_pull_binds() {
-    let mut pull = Socket::new(SocketType::Pull).unwrap();
-    let ep = pull.bind("tcp://127.0.0.1:0").unwrap();
+    let (mut pull, ep) = palm_bound(SocketType::Pull);
     let ctx = zmq::Context::new();
-    let push = libzmq_socket(&ctx, zmq::PUSH);
-    push.connect(&ep).unwrap();
+    let push = libzmq_connected(&ctx, zmq::PUSH, &ep);
     libzmq_to_palm(push, &mut pull);
 }
 
@@ -136,8 +155,7 @@ fn libzmq_push_connects_palm_pull_binds() {
 fn libzmq_push_binds_palm_pull_connects() {
     let ctx = zmq::Context::new();
     let (push, ep) = libzmq_bound(&ctx, zmq::PUSH);
-    let mut pull = Socket::new(SocketType::Pull).unwrap();
-    pull.connect(&ep).unwrap();
+    let mut pull = palm_connected(SocketType::Pull, &ep);
     libzmq_to_palm(push, &mut pull);
 }
 
@@ -199,8 +217,7 @@ fn palm_push_round_robins_over_three_libzmq_pulls() {
 fn delivery_resumes_after_the_libzmq_peer_restarts() {
     let ctx = zmq::Context::new();
     let (pull, ep) = libzmq_bound(&ctx, zmq::PULL);
-    let mut push = Socket::new(SocketType::Push).unwrap();
-    push.connect(&ep).unwrap();
+    let mut push = palm_connected(SocketType::Push, &ep);
     let id = push.id();
     drive_until(push.reactor(), "the handshake", |r| {
         handshakes_done(r, id, 1) == 1
@@ -266,8 +283,7 @@ fn libzmq_heartbeats_are_answered_across_an_idle_spell() {
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pull.get_last_endpoint().unwrap().unwrap();
 
-    let mut push = Socket::new(SocketType::Push).unwrap();
-    push.connect(&ep).unwrap();
+    let mut push = palm_connected(SocketType::Push, &ep);
     let receiver = thread::spawn(move || {
         let first = pull.recv_bytes(0).expect("first message");
         let second = pull.recv_bytes(0).expect("message after the idle spell");
@@ -366,8 +382,7 @@ fn palm_heartbeat_drops_a_silent_peer_and_reconnects() {
 #[test]
 fn wrong_socket_type_is_refused_and_the_socket_still_serves() {
     support::capture_logs();
-    let mut push = Socket::new(SocketType::Push).unwrap();
-    let ep = push.bind("tcp://127.0.0.1:0").unwrap();
+    let (mut push, ep) = palm_bound(SocketType::Push);
     let addr = ep.trim_start_matches("tcp://").to_string();
 
     // A peer that announces PUSH: palm refuses it and logs why.
@@ -417,8 +432,7 @@ fn wrong_socket_type_is_refused_and_the_socket_still_serves() {
     });
 
     // The socket still serves a peer of the right type, and only that one.
-    let right = libzmq_socket(&ctx, zmq::PULL);
-    right.connect(&ep).unwrap();
+    let right = libzmq_connected(&ctx, zmq::PULL, &ep);
     let receiver = thread::spawn(move || {
         let got: Vec<_> = (0..10)
             .map(|_| right.recv_bytes(0).expect("receive"))
@@ -461,6 +475,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Starts palmcat with `args`, its stdin a pipe and its stdout `stdout`.
+fn start_palmcat(args: &[&str], stdout: Stdio) -> Child {
+    Command::new(palmcat())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn palmcat_pull_prints_what_libzmq_pushes() {
     let mut cat = Command::new(palmcat())
@@ -487,8 +511,7 @@ fn palmcat_pull_prints_what_libzmq_pushes() {
         .to_string();
 
     let ctx = zmq::Context::new();
-    let push = libzmq_socket(&ctx, zmq::PUSH);
-    push.connect(&ep).unwrap();
+    let push = libzmq_connected(&ctx, zmq::PUSH, &ep);
     let binary: Vec<u8> = (0..=255).collect();
     let messages: [Message; 3] = [
         vec![b"hello".to_vec()],
@@ -512,11 +535,7 @@ fn palmcat_pull_prints_what_libzmq_pushes() {
 fn palmcat_push_sends_stdin_to_libzmq() {
     let ctx = zmq::Context::new();
     let (pull, ep) = libzmq_bound(&ctx, zmq::PULL);
-    let mut cat = Command::new(palmcat())
-        .args(["push", "--connect", &ep])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cat = start_palmcat(&["push", "--connect", &ep], Stdio::inherit());
     let mut stdin = cat.stdin.take().unwrap();
     stdin.write_all(b"hello\na||b\n\n").unwrap();
     drop(stdin);
@@ -538,17 +557,8 @@ fn palmcat_push_sends_stdin_to_libzmq() {
 #[test]
 fn palmcat_push_keeps_a_line_until_the_peer_comes_up() {
     // Find a free port, then leave it closed until palmcat has read all its input.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let ep = format!("tcp://127.0.0.1:{port}");
-    let mut cat = Command::new(palmcat())
-        .args(["push", "--connect", &ep])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let ep = free_endpoint();
+    let mut cat = start_palmcat(&["push", "--connect", &ep], Stdio::inherit());
     cat.stdin.take().unwrap().write_all(b"early\n").unwrap();
     thread::sleep(Duration::from_millis(300));
     assert!(
@@ -564,12 +574,7 @@ fn palmcat_push_keeps_a_line_until_the_peer_comes_up() {
 
 /// Runs palmcat with `args`, feeding it `input`; returns its stdout once it exits.
 fn palmcat_with(args: &[&str], input: &[u8]) -> String {
-    let mut cat = Command::new(palmcat())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cat = start_palmcat(args, Stdio::piped());
     cat.stdin.take().unwrap().write_all(input).unwrap();
     let status = wait_for(&mut cat);
     assert!(status.success(), "palmcat {args:?}: {status}");
@@ -627,16 +632,10 @@ fn palmcat_dealer_announces_its_identity_to_a_libzmq_router() {
 /// remote_thr work around it by waiting on the connecting pipes themselves.
 #[test]
 fn close_lingers_for_a_message_queued_before_the_peer_is_up() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let ep = format!("tcp://127.0.0.1:{port}");
+    let ep = free_endpoint();
     let connect_to = ep.clone();
     let sender = thread::spawn(move || {
-        let mut push = Socket::new(SocketType::Push).unwrap();
-        push.connect(&connect_to).unwrap();
+        let mut push = palm_connected(SocketType::Push, &connect_to);
         push.send("early").unwrap();
         let start = Instant::now();
         drop(push); // lingers up to 30 s by default
@@ -658,16 +657,14 @@ fn close_lingers_for_a_message_queued_before_the_peer_is_up() {
 /// `Handle::send` returned `Ok`. libzmq's send would wait for a peer instead.
 #[test]
 fn handle_send_keeps_a_message_until_a_peer_is_up() {
-    let mut push = Socket::new(SocketType::Push).unwrap();
-    let ep = push.bind("tcp://127.0.0.1:0").unwrap();
+    let (mut push, ep) = palm_bound(SocketType::Push);
     let (handle, id) = (push.reactor().handle(), push.id());
     let from_thread = thread::spawn(move || handle.send(id, "via handle".into()).is_ok());
     assert!(from_thread.join().unwrap(), "the inbox took the message");
     drive_for(push.reactor(), Duration::from_millis(100));
     let ctx = zmq::Context::new();
-    let pull = libzmq_socket(&ctx, zmq::PULL);
+    let pull = libzmq_connected(&ctx, zmq::PULL, &ep);
     pull.set_rcvtimeo(5_000).unwrap();
-    pull.connect(&ep).unwrap();
     let receiver = thread::spawn(move || pull.recv_bytes(0).ok());
     let got = drive_while_running(push.reactor(), receiver);
     assert_eq!(got.as_deref(), Some(&b"via handle"[..]));

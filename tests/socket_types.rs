@@ -57,6 +57,32 @@ fn palm_socket(
     reactor.socket_with(kind, options)
 }
 
+/// Binds a palm socket to a free loopback port; returns the endpoint it got.
+fn bind_loopback(reactor: &mut Reactor, socket: SocketId) -> String {
+    reactor.bind(socket, "tcp://127.0.0.1:0").unwrap()
+}
+
+/// A fresh loop with a palm socket of `kind` (set up by `tweak`) bound to a free loopback
+/// port, and the endpoint it got.
+fn palm_bound(kind: SocketType, tweak: impl FnOnce(&mut Options)) -> (Reactor, SocketId, String) {
+    let mut r = Reactor::new().unwrap();
+    let socket = palm_socket(&mut r, kind, tweak);
+    let ep = bind_loopback(&mut r, socket);
+    (r, socket, ep)
+}
+
+/// A fresh loop with a palm socket of `kind` (set up by `tweak`) connected to `ep`.
+fn palm_connected(
+    kind: SocketType,
+    ep: &str,
+    tweak: impl FnOnce(&mut Options),
+) -> (Reactor, SocketId) {
+    let mut r = Reactor::new().unwrap();
+    let socket = palm_socket(&mut r, kind, tweak);
+    r.connect(socket, ep).unwrap();
+    (r, socket)
+}
+
 fn recv(reactor: &mut Reactor, socket: SocketId) -> Vec<Vec<u8>> {
     frames(&reactor.recv_timeout(socket, T).expect("palm recv"))
 }
@@ -75,9 +101,7 @@ fn auto_id_number(id: &[u8]) -> u32 {
 #[test]
 fn palm_router_binds_and_gives_libzmq_dealers_auto_ids() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let router = r.socket(SocketType::Router);
-    let ep = r.bind(router, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, router, ep) = palm_bound(SocketType::Router, |_| {});
     let dealers = [
         connected(&ctx, zmq::DEALER, &ep),
         connected(&ctx, zmq::DEALER, &ep),
@@ -102,12 +126,8 @@ fn palm_router_binds_and_gives_libzmq_dealers_auto_ids() {
 #[test]
 fn palm_router_honours_identities_and_refuses_unroutable_when_mandatory() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let router = palm_socket(&mut r, SocketType::Router, |o| o.router_mandatory = true);
-    let ep = r.bind(router, "tcp://127.0.0.1:0").unwrap();
-    let dealer = ctx.socket(zmq::DEALER).unwrap();
-    dealer.set_identity(b"alice").unwrap();
-    dealer.connect(&ep).unwrap();
+    let (mut r, router, ep) = palm_bound(SocketType::Router, |o| o.router_mandatory = true);
+    let dealer = dealer_with_identity(&ctx, &ep, b"alice");
     zsend(&dealer, &[b"ping", b"two frames"]);
     assert_eq!(
         recv(&mut r, router),
@@ -123,9 +143,7 @@ fn palm_router_honours_identities_and_refuses_unroutable_when_mandatory() {
 #[test]
 fn palm_router_silently_drops_unroutable_by_default() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let router = r.socket(SocketType::Router);
-    let ep = r.bind(router, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, router, ep) = palm_bound(SocketType::Router, |_| {});
     let dealer = connected(&ctx, zmq::DEALER, &ep);
     zsend(&dealer, &[b"hi"]);
     let id = recv(&mut r, router).remove(0);
@@ -144,17 +162,24 @@ fn dealer_with_identity(ctx: &zmq::Context, ep: &str, identity: &[u8]) -> zmq::S
     dealer
 }
 
-#[test]
-fn palm_router_ignores_a_duplicate_identity() {
+/// A palm ROUTER (set up by `tweak`) that has heard "one" from a libzmq DEALER named "same",
+/// and a second DEALER of that name that has sent "two": the loop, the router and both dealers.
+fn router_with_two_dealers_named_same(
+    tweak: impl FnOnce(&mut Options),
+) -> (Reactor, SocketId, [zmq::Socket; 2]) {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let router = r.socket(SocketType::Router);
-    let ep = r.bind(router, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, router, ep) = palm_bound(SocketType::Router, tweak);
     let first = dealer_with_identity(&ctx, &ep, b"same");
     zsend(&first, &[b"one"]);
     assert_eq!(recv(&mut r, router), [&b"same"[..], b"one"]);
     let second = dealer_with_identity(&ctx, &ep, b"same");
     zsend(&second, &[b"two"]);
+    (r, router, [first, second])
+}
+
+#[test]
+fn palm_router_ignores_a_duplicate_identity() {
+    let (mut r, router, [first, second]) = router_with_two_dealers_named_same(|_| {});
     turn_for(&mut r, Duration::from_millis(300));
     assert_eq!(r.recv(router).unwrap_err(), Error::WouldBlock);
     r.send(router, msg(&[b"same", b"to the first"])).unwrap();
@@ -166,15 +191,8 @@ fn palm_router_ignores_a_duplicate_identity() {
 
 #[test]
 fn palm_router_hands_an_identity_over_when_asked() {
-    let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let router = palm_socket(&mut r, SocketType::Router, |o| o.router_handover = true);
-    let ep = r.bind(router, "tcp://127.0.0.1:0").unwrap();
-    let first = dealer_with_identity(&ctx, &ep, b"same");
-    zsend(&first, &[b"one"]);
-    assert_eq!(recv(&mut r, router), [&b"same"[..], b"one"]);
-    let second = dealer_with_identity(&ctx, &ep, b"same");
-    zsend(&second, &[b"two"]);
+    let (mut r, router, [first, second]) =
+        router_with_two_dealers_named_same(|o| o.router_handover = true);
     assert_eq!(recv(&mut r, router), [&b"same"[..], b"two"]);
     r.send(router, msg(&[b"same", b"to the second"])).unwrap();
     assert_eq!(zrecv(&mut r, &second), [b"to the second"]);
@@ -221,9 +239,7 @@ fn palm_router_connects_to_a_libzmq_dealer_and_routes_after_the_handshake() {
     dealer.set_identity(b"worker").unwrap();
     dealer.bind("tcp://127.0.0.1:*").unwrap();
     let ep = dealer.get_last_endpoint().unwrap().unwrap();
-    let mut r = Reactor::new().unwrap();
-    let router = palm_socket(&mut r, SocketType::Router, |o| o.router_mandatory = true);
-    r.connect(router, &ep).unwrap();
+    let (mut r, router) = palm_connected(SocketType::Router, &ep, |o| o.router_mandatory = true);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match r.send(router, msg(&[b"worker", b"job"])) {
@@ -241,9 +257,7 @@ fn palm_router_connects_to_a_libzmq_dealer_and_routes_after_the_handshake() {
 #[test]
 fn palm_dealer_binds_and_a_libzmq_router_connects() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let dealer = r.socket(SocketType::Dealer);
-    let ep = r.bind(dealer, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, dealer, ep) = palm_bound(SocketType::Dealer, |_| {});
     let router = connected(&ctx, zmq::ROUTER, &ep);
     // A binding DEALER has no peer until the handshake: the send waits for it.
     r.send_timeout(dealer, msg(&[b"x"]), T).unwrap();
@@ -283,11 +297,9 @@ fn palm_req_through_a_libzmq_broker_to_palm_rep() {
 fn libzmq_req_through_a_palm_broker_to_libzmq_rep() {
     const N: usize = 200;
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let front = r.socket(SocketType::Router);
+    let (mut r, front, front_ep) = palm_bound(SocketType::Router, |_| {});
     let back = r.socket(SocketType::Dealer);
-    let front_ep = r.bind(front, "tcp://127.0.0.1:0").unwrap();
-    let back_ep = r.bind(back, "tcp://127.0.0.1:0").unwrap();
+    let back_ep = bind_loopback(&mut r, back);
     let client = connected(&ctx, zmq::REQ, &front_ep);
     let worker = connected(&ctx, zmq::REP, &back_ep);
     let worker = std::thread::spawn(move || {
@@ -324,12 +336,10 @@ fn libzmq_req_through_a_palm_broker_to_libzmq_rep() {
 fn palm_req_correlate_takes_only_the_reply_to_its_last_request() {
     let ctx = zmq::Context::new();
     let (rep, ep) = bound(&ctx, zmq::REP);
-    let mut r = Reactor::new().unwrap();
-    let req = palm_socket(&mut r, SocketType::Req, |o| {
+    let (mut r, req) = palm_connected(SocketType::Req, &ep, |o| {
         o.req_relaxed = true;
         o.req_correlate = true;
     });
-    r.connect(req, &ep).unwrap();
     // Two requests back to back on the one peer: only the id tells the replies apart.
     r.send(req, msg(&[b"q1"])).unwrap();
     r.send(req, msg(&[b"q2"])).unwrap();
@@ -348,9 +358,7 @@ fn palm_req_correlate_takes_only_the_reply_to_its_last_request() {
 #[test]
 fn libzmq_req_correlate_through_palm_rep() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let rep = r.socket(SocketType::Rep);
-    let ep = r.bind(rep, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, rep, ep) = palm_bound(SocketType::Rep, |_| {});
     let req = connected(&ctx, zmq::REQ, &ep);
     req.set_req_relaxed(true).unwrap();
     req.set_req_correlate(true).unwrap();
@@ -367,14 +375,19 @@ fn libzmq_req_correlate_through_palm_rep() {
 
 // PUB and SUB
 
-/// Publishes `probe` until `receive` sees it: subscriptions travel asynchronously.
-fn until_subscribed(mut publish: impl FnMut(), mut receive: impl FnMut() -> bool) {
+/// Publishes a probe until `receive` sees it, turning the loop `r` in both: subscriptions
+/// travel asynchronously.
+fn until_subscribed(
+    r: &mut Reactor,
+    mut publish: impl FnMut(&mut Reactor),
+    mut receive: impl FnMut(&mut Reactor) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        publish();
+        publish(r);
         let end = Instant::now() + Duration::from_millis(20);
         while Instant::now() < end {
-            if receive() {
+            if receive(r) {
                 return;
             }
         }
@@ -383,6 +396,15 @@ fn until_subscribed(mut publish: impl FnMut(), mut receive: impl FnMut() -> bool
             "the subscription never took effect"
         );
     }
+}
+
+/// Publishes `probe` on a libzmq PUB until the palm SUB `sub` receives it.
+fn until_palm_sub_hears(r: &mut Reactor, sub: SocketId, publisher: &zmq::Socket, probe: &[&[u8]]) {
+    until_subscribed(
+        r,
+        |_| zsend(publisher, probe),
+        |r| r.recv_timeout(sub, Some(Duration::from_millis(1))).is_ok(),
+    );
 }
 
 fn zrecv_topic(r: &mut Reactor, sub: &zmq::Socket, skip: &[u8]) -> Vec<u8> {
@@ -397,22 +419,18 @@ fn zrecv_topic(r: &mut Reactor, sub: &zmq::Socket, skip: &[u8]) -> Vec<u8> {
 #[test]
 fn palm_pub_filters_by_prefix_for_a_libzmq_sub() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let publisher = r.socket(SocketType::Pub);
-    let ep = r.bind(publisher, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, publisher, ep) = palm_bound(SocketType::Pub, |_| {});
     let sub = connected(&ctx, zmq::SUB, &ep);
     sub.set_subscribe(b"ab").unwrap();
     sub.set_subscribe(b"x").unwrap();
-    {
-        let r = std::cell::RefCell::new(&mut r);
-        until_subscribed(
-            || r.borrow_mut().send(publisher, msg(&[b"ab-probe"])).unwrap(),
-            || {
-                r.borrow_mut().turn(Some(Duration::from_millis(1))).unwrap();
-                sub.recv_bytes(zmq::DONTWAIT).is_ok()
-            },
-        );
-    }
+    until_subscribed(
+        &mut r,
+        |r| r.send(publisher, msg(&[b"ab-probe"])).unwrap(),
+        |r| {
+            r.turn(Some(Duration::from_millis(1))).unwrap();
+            sub.recv_bytes(zmq::DONTWAIT).is_ok()
+        },
+    );
     // Both subscriptions are in once one is: they went out together on one connection.
     for topic in [&b"a1"[..], b"ab1", b"x", b"y", b"abc", b"ab-end"] {
         r.send(publisher, msg(&[topic, b"body"])).unwrap();
@@ -433,21 +451,9 @@ fn palm_pub_filters_by_prefix_for_a_libzmq_sub() {
 fn libzmq_pub_filters_by_prefix_for_a_palm_sub() {
     let ctx = zmq::Context::new();
     let (publisher, ep) = bound(&ctx, zmq::PUB);
-    let mut r = Reactor::new().unwrap();
-    let sub = r.socket(SocketType::Sub);
-    r.connect(sub, &ep).unwrap();
+    let (mut r, sub) = palm_connected(SocketType::Sub, &ep, |_| {});
     r.subscribe(sub, b"ab").unwrap();
-    {
-        let r = std::cell::RefCell::new(&mut r);
-        until_subscribed(
-            || zsend(&publisher, &[b"ab-probe"]),
-            || {
-                r.borrow_mut()
-                    .recv_timeout(sub, Some(Duration::from_millis(1)))
-                    .is_ok()
-            },
-        );
-    }
+    until_palm_sub_hears(&mut r, sub, &publisher, &[b"ab-probe"]);
     for topic in [&b"zz"[..], b"ab1", b"a", b"ab-end"] {
         zsend(&publisher, &[topic, b"body"]);
     }
@@ -465,57 +471,47 @@ fn libzmq_pub_filters_by_prefix_for_a_palm_sub() {
 fn palm_sub_resubscribes_when_the_libzmq_publisher_restarts() {
     let ctx = zmq::Context::new();
     let (publisher, ep) = bound(&ctx, zmq::PUB);
-    let mut r = Reactor::new().unwrap();
-    let sub = r.socket(SocketType::Sub);
-    r.connect(sub, &ep).unwrap();
+    let (mut r, sub) = palm_connected(SocketType::Sub, &ep, |_| {});
     r.subscribe(sub, b"t").unwrap();
-    let heard = |r: &mut Reactor, publisher: &zmq::Socket| {
-        let r = std::cell::RefCell::new(r);
-        until_subscribed(
-            || zsend(publisher, &[b"t", b"probe"]),
-            || {
-                r.borrow_mut()
-                    .recv_timeout(sub, Some(Duration::from_millis(1)))
-                    .is_ok()
-            },
-        );
-    };
-    heard(&mut r, &publisher);
+    until_palm_sub_hears(&mut r, sub, &publisher, &[b"t", b"probe"]);
     drop(publisher);
     turn_for(&mut r, Duration::from_millis(200));
     let restarted = rebind(&ctx, zmq::PUB, &ep);
-    heard(&mut r, &restarted);
+    until_palm_sub_hears(&mut r, sub, &restarted, &[b"t", b"probe"]);
+}
+
+/// Retries `bind` until the endpoint `ep`, just released, can be bound again.
+fn until_rebound<R, E: std::fmt::Display>(ep: &str, mut bind: impl FnMut() -> Result<R, E>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(e) = bind() {
+        assert!(Instant::now() < deadline, "cannot rebind {ep}: {e}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Binds a new libzmq socket to an endpoint just released.
 fn rebind(ctx: &zmq::Context, kind: zmq::SocketType, ep: &str) -> zmq::Socket {
     let socket = ctx.socket(kind).unwrap();
     socket.set_linger(0).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while let Err(e) = socket.bind(ep) {
-        assert!(Instant::now() < deadline, "cannot rebind {ep}: {e}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until_rebound(ep, || socket.bind(ep));
     socket
 }
 
 #[test]
 fn libzmq_sub_resubscribes_when_the_palm_publisher_restarts() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let publisher = r.socket(SocketType::Pub);
-    let ep = r.bind(publisher, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, publisher, ep) = palm_bound(SocketType::Pub, |_| {});
     let sub = connected(&ctx, zmq::SUB, &ep);
     sub.set_subscribe(b"t").unwrap();
     let heard = |r: &mut Reactor, publisher: SocketId| {
-        let r = std::cell::RefCell::new(r);
         until_subscribed(
-            || {
-                let _ = r.borrow_mut().send(publisher, msg(&[b"t", b"probe"]));
-                let _ = r.borrow_mut().send(publisher, msg(&[b"other"]));
+            r,
+            |r| {
+                let _ = r.send(publisher, msg(&[b"t", b"probe"]));
+                let _ = r.send(publisher, msg(&[b"other"]));
             },
-            || {
-                r.borrow_mut().turn(Some(Duration::from_millis(1))).unwrap();
+            |r| {
+                r.turn(Some(Duration::from_millis(1))).unwrap();
                 match sub.recv_multipart(zmq::DONTWAIT) {
                     Ok(parts) => {
                         assert_eq!(parts[0], b"t");
@@ -530,11 +526,7 @@ fn libzmq_sub_resubscribes_when_the_palm_publisher_restarts() {
     r.options_mut(publisher).linger = Some(Duration::ZERO);
     r.close(publisher).unwrap();
     let restarted = r.socket(SocketType::Pub);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while let Err(e) = r.bind(restarted, &ep) {
-        assert!(Instant::now() < deadline, "cannot rebind {ep}: {e}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until_rebound(&ep, || r.bind(restarted, &ep));
     heard(&mut r, restarted);
 }
 
@@ -556,9 +548,7 @@ fn soak_palm_req_with_libzmq_rep() {
             rep.send(request, 0).expect("rep send");
         }
     });
-    let mut r = Reactor::new().unwrap();
-    let req = r.socket(SocketType::Req);
-    r.connect(req, &ep).unwrap();
+    let (mut r, req) = palm_connected(SocketType::Req, &ep, |_| {});
     for i in 0..SOAK {
         r.send(req, numbered(i)).unwrap();
         let reply = r.recv_timeout(req, T).expect("reply");
@@ -570,9 +560,7 @@ fn soak_palm_req_with_libzmq_rep() {
 #[test]
 fn soak_libzmq_req_with_palm_rep() {
     let ctx = zmq::Context::new();
-    let mut r = Reactor::new().unwrap();
-    let rep = r.socket(SocketType::Rep);
-    let ep = r.bind(rep, "tcp://127.0.0.1:0").unwrap();
+    let (mut r, rep, ep) = palm_bound(SocketType::Rep, |_| {});
     let req = connected(&ctx, zmq::REQ, &ep);
     let client = std::thread::spawn(move || {
         for i in 0..SOAK {

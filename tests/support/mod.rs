@@ -35,6 +35,13 @@ pub fn libzmq_bound(ctx: &zmq::Context, kind: zmq::SocketType) -> (zmq::Socket, 
     (socket, endpoint)
 }
 
+/// A libzmq socket of `kind` (as [`libzmq_socket`] makes it) connected to `endpoint`.
+pub fn libzmq_connected(ctx: &zmq::Context, kind: zmq::SocketType, endpoint: &str) -> zmq::Socket {
+    let socket = libzmq_socket(ctx, kind);
+    socket.connect(endpoint).expect("libzmq connect");
+    socket
+}
+
 /// A libzmq socket of `kind` with [`T`] send and receive timeouts and no linger.
 pub fn libzmq_socket(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
     let socket = ctx.socket(kind).expect("libzmq socket");
