@@ -202,7 +202,13 @@ impl Reactor {
     }
 
     /// Handles readiness on an HTTP connection.
-    pub(super) fn http_event(&mut self, token: usize, readable: bool, writable: bool) {
+    pub(super) fn http_event(
+        &mut self,
+        token: usize,
+        readable: bool,
+        writable: bool,
+        read_closed: bool,
+    ) {
         if writable {
             if let Some(Entry::Http(conn)) = self.entries.get_mut(token) {
                 conn.writable = true;
@@ -210,12 +216,16 @@ impl Reactor {
             self.http_write(token);
         }
         if readable {
-            self.http_read(token);
+            self.http_read(token, !read_closed);
         }
     }
 
-    /// Reads within the budget, then queues every complete request for the handler.
-    pub(super) fn http_read(&mut self, token: usize) {
+    /// Reads within the budget, then queues every complete request for the handler. With
+    /// `short_ends` a read that did not fill the room offered ends the pass: the kernel had
+    /// nothing more, and edge-triggered readiness fires again on new data, so the read that
+    /// would only find `WouldBlock` is saved. Without it (the peer's FIN was seen, or a
+    /// resumed read) it reads on to `WouldBlock`, so no input or end of stream is missed.
+    pub(super) fn http_read(&mut self, token: usize, short_ends: bool) {
         let now = Instant::now();
         let Some(Entry::Http(conn)) = self.entries.get_mut(token) else {
             return;
@@ -236,11 +246,17 @@ impl Reactor {
                 break;
             }
             let stream = &mut conn.stream;
-            match conn.conn.read_from(now, |buf| stream.read(buf)) {
+            let mut offered = 0;
+            let result = conn.conn.read_from(now, |buf| {
+                offered = buf.len();
+                stream.read(buf)
+            });
+            match result {
                 Ok(0) => {
                     conn.conn.handle_eof(now);
                     break;
                 }
+                Ok(n) if short_ends && n < offered => break,
                 Ok(n) => budget = budget.saturating_sub(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -307,7 +323,7 @@ impl Reactor {
     pub(super) fn http_resume_reads(&mut self) {
         let pending = std::mem::take(&mut self.http_pending_reads);
         for &token in &pending {
-            self.http_read(token);
+            self.http_read(token, false);
         }
     }
 
@@ -330,7 +346,7 @@ impl Reactor {
             return;
         };
         if conn.stalled && conn.conn.wants_read() {
-            self.http_read(token);
+            self.http_read(token, false);
         }
     }
 
