@@ -668,9 +668,7 @@ impl Reactor {
                 Some(Entry::Listener { .. }) => self.accept(token.0),
                 Some(Entry::Zmtp(_)) => self.zmtp_event(token.0, readable, writable, read_closed),
                 Some(Entry::HttpListener { .. }) => self.http_accept(token.0),
-                Some(Entry::Http(_)) => {
-                    self.http_event(token.0, readable, writable, read_closed)
-                }
+                Some(Entry::Http(_)) => self.http_event(token.0, readable, writable, read_closed),
                 None => {}
             }
         }
