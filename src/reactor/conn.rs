@@ -330,10 +330,8 @@ impl Reactor {
         let Some(next) = conn.session.next_timeout() else {
             return;
         };
-        if conn.wake_at.is_none_or(|w| next < w) {
-            conn.wake_at = Some(next);
-            self.timers.insert(next, TimerKey::Conn(token));
-        }
+        self.timers
+            .arm(&mut conn.wake_at, next, TimerKey::Conn(token));
     }
 
     /// Closes a connection, detaches its pipe and schedules a reconnect for a connecting one.

@@ -375,10 +375,8 @@ impl Reactor {
         let Some(next) = conn.closing.or_else(|| conn.conn.next_deadline()) else {
             return;
         };
-        if conn.wake_at.is_none_or(|w| next < w) {
-            conn.wake_at = Some(next);
-            self.timers.insert(next, TimerKey::Conn(token));
-        }
+        self.timers
+            .arm(&mut conn.wake_at, next, TimerKey::Conn(token));
     }
 
     /// Shuts the write side and drains input for a while, so unread request bytes do not

@@ -33,6 +33,15 @@ impl Timers {
         self.heap.push(Reverse((at, key)));
     }
 
+    /// Schedules `key` at `next` unless `wake_at`, the earliest wake-up already scheduled
+    /// for it, comes first; `wake_at` then holds the earlier of the two.
+    pub fn arm(&mut self, wake_at: &mut Option<Instant>, next: Instant, key: TimerKey) {
+        if wake_at.is_none_or(|w| next < w) {
+            *wake_at = Some(next);
+            self.insert(next, key);
+        }
+    }
+
     /// Takes the next entry due at `now`, if any.
     pub fn pop_due(&mut self, now: Instant) -> Option<TimerKey> {
         let Reverse((at, key)) = *self.heap.peek()?;
@@ -72,5 +81,22 @@ mod tests {
         assert_eq!(timers.pop_due(later), Some(TimerKey::Conn(1)));
         assert_eq!(timers.pop_due(later), Some(TimerKey::User(2)));
         assert_eq!(timers.until_next(|| later), None);
+    }
+
+    #[test]
+    fn arm_schedules_only_an_earlier_wake_up() {
+        let t0 = Instant::now();
+        let (soon, late) = (
+            t0 + Duration::from_millis(10),
+            t0 + Duration::from_millis(20),
+        );
+        let mut timers = Timers::default();
+        let mut wake_at = None;
+        timers.arm(&mut wake_at, late, TimerKey::Conn(7));
+        timers.arm(&mut wake_at, late, TimerKey::Conn(7));
+        assert_eq!((wake_at, timers.heap.len()), (Some(late), 1));
+        timers.arm(&mut wake_at, soon, TimerKey::Conn(7));
+        assert_eq!((wake_at, timers.heap.len()), (Some(soon), 2));
+        assert_eq!(timers.pop_due(soon), Some(TimerKey::Conn(7)));
     }
 }
