@@ -10,6 +10,7 @@
 //! - [`socket`]: ZeroMQ socket semantics (which peer gets the next message, envelopes, HWM).
 //! - [`reactor`]: the only code that touches mio: connections, listeners, timers.
 //! - [`palm`]: the services built on top: gateway, worker services, cache, workers.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod http;
