@@ -299,6 +299,24 @@ fn http_1_1_without_host_is_refused() {
     assert_eq!(reply(&mut reader).text(), "GET /old 0");
 }
 
+#[test]
+fn a_malformed_or_repeated_host_is_refused() {
+    let server = Server::new();
+    assert_refused(&server, b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
+    assert_refused(&server, b"GET / HTTP/1.1\r\nHost: evil.com/x\r\n\r\n", 400);
+    assert_refused(&server, b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", 400);
+    assert_refused(
+        &server,
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        400,
+    );
+    // An IPv6 literal with a port and an empty Host are both valid.
+    let mut reader = server.send(b"GET /v6 HTTP/1.1\r\nHost: [::1]:80\r\n\r\n");
+    assert_eq!(reply(&mut reader).text(), "GET /v6 0");
+    let mut reader = server.send(b"GET /empty HTTP/1.1\r\nHost:\r\n\r\n");
+    assert_eq!(reply(&mut reader).text(), "GET /empty 0");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Limits
 

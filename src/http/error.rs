@@ -24,6 +24,8 @@ pub enum Error {
     MissingHost,
     /// The request carries more than one Host header field (400).
     DuplicateHost,
+    /// The Host value is not `host [":" port]` as RFC 3986 spells them (400).
+    InvalidHost,
     /// A Content-Length value is not a plain decimal number (400).
     InvalidContentLength,
     /// Several Content-Length values disagree (400).
@@ -74,6 +76,7 @@ impl Error {
             Error::UnsupportedVersion => "unsupported http version",
             Error::MissingHost => "missing host header field",
             Error::DuplicateHost => "more than one host header field",
+            Error::InvalidHost => "invalid host header field value",
             Error::InvalidContentLength => "invalid content-length",
             Error::ConflictingContentLength => "conflicting content-length values",
             Error::LengthWithTransferEncoding => "both content-length and transfer-encoding",

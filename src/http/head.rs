@@ -248,10 +248,8 @@ impl Fields {
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             self.add_transfer_coding(value)
         } else if name.eq_ignore_ascii_case(b"host") {
-            // TODO: check the Host value's syntax too (RFC 9112 §3.2 wants 400 for an invalid
-            // one); only missing and repeated Host fields are refused today.
             self.hosts += 1;
-            Ok(())
+            check_host(value)
         } else if name.eq_ignore_ascii_case(b"connection") {
             self.add_connection(value);
             Ok(())
@@ -334,6 +332,74 @@ fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// `Content-Length = 1*DIGIT`, checked for overflow. No sign, no spaces, no lists.
+/// Checks a Host value against RFC 3986's `host [":" port]` (RFC 9112 §3.2 answers any other
+/// with 400). An empty value is valid: it is what a client sends for a target without an
+/// authority. IP literals are checked for their character set only.
+fn check_host(value: &[u8]) -> Result<(), Error> {
+    let (host, port) = match value.strip_prefix(b"[") {
+        Some(literal) => {
+            let end = literal
+                .iter()
+                .position(|&b| b == b']')
+                .ok_or(Error::InvalidHost)?;
+            let (inside, rest) = (&literal[..end], &literal[end + 1..]);
+            if inside.is_empty() || !inside.iter().all(|&b| is_ip_literal_byte(b)) {
+                return Err(Error::InvalidHost);
+            }
+            (&[][..], rest)
+        }
+        None => {
+            let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+            (&value[..end], &value[end..])
+        }
+    };
+    let port_ok = match port.split_first() {
+        None => true,
+        Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    };
+    if port_ok && is_reg_name(host) {
+        Ok(())
+    } else {
+        Err(Error::InvalidHost)
+    }
+}
+
+/// RFC 3986 `reg-name` (which also covers `IPv4address`): unreserved, sub-delims and
+/// `%` followed by two hex digits.
+fn is_reg_name(host: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = host.get(i) {
+        if b == b'%' {
+            match host.get(i + 1..i + 3) {
+                Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => i += 3,
+                _ => return false,
+            }
+        } else if is_unreserved(b) || is_sub_delim(b) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// What may stand between the brackets of an `IP-literal` (IPv6 or IPvFuture).
+fn is_ip_literal_byte(b: u8) -> bool {
+    is_unreserved(b) || is_sub_delim(b) || b == b':'
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn is_sub_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+    )
+}
+
 pub(crate) fn parse_content_length(value: &[u8]) -> Result<u64, Error> {
     if value.is_empty() {
         return Err(Error::InvalidContentLength);

@@ -265,6 +265,42 @@ fn host_rules() {
         request(b"GET / HTTP/1.0\r\n\r\n").version(),
         Version::Http10
     );
+    for good in [
+        "",
+        "example.com",
+        "example.com:8080",
+        "example.com:",
+        "127.0.0.1:1",
+        "[::1]",
+        "[::1]:80",
+        "[v1.fe80::a+en1]",
+        "a%2Fb",
+        "x_y-z~!$&'()*+,;=",
+    ] {
+        let head = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
+        assert_eq!(
+            request(head.as_bytes()).version(),
+            Version::Http11,
+            "{good:?}"
+        );
+    }
+    for bad in [
+        "a b",
+        "a/b",
+        "a@b",
+        "a:b",
+        "a:80:80",
+        "a%2",
+        "a%zz",
+        "[::1",
+        "[]",
+        "[::1]x",
+        "[::1]:8a",
+        "\"quoted\"",
+    ] {
+        let head = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
+        assert_eq!(error_of(head.as_bytes()), Error::InvalidHost, "{bad:?}");
+    }
 }
 
 #[test]
