@@ -127,6 +127,10 @@ pub struct Limits {
     pub write_timeout: Duration,
     /// Idle time after which a connection frees its buffers. 1 s.
     pub buffer_linger: Duration,
+    /// Connections the kernel may hold before the loop accepts them (`listen(2)`). 1024, so a
+    /// burst of clients is not made to wait a second for a SYN retry. Takes effect with the
+    /// `backlog` feature; without it the listener gets mio's 128.
+    pub backlog: u32,
 }
 
 impl Default for Limits {
@@ -146,6 +150,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             buffer_linger: Duration::from_secs(1),
+            backlog: 1024,
         }
     }
 }

@@ -3,6 +3,8 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
+use mio::net::TcpListener;
+
 /// Resolves an endpoint for binding: `*` as host means every IPv4 interface, and `*` or `0` as
 /// port asks the kernel for a free one.
 pub fn resolve_bind(endpoint: &str) -> io::Result<SocketAddr> {
@@ -19,6 +21,29 @@ pub fn resolve_connect(endpoint: &str) -> io::Result<SocketAddr> {
         return Err(invalid(endpoint, "needs a host and a port to connect to"));
     }
     resolve(host, port)
+}
+
+/// Listens on `addr` with room for `backlog` connections that the kernel has accepted and the
+/// loop has not (`listen(2)`; the kernel caps it at `net.core.somaxconn`). A burst of connects
+/// larger than that within one loop turn has SYNs dropped, which clients retry only after a
+/// second. With the `backlog` feature the listener is made by socket2 (address reuse and
+/// close-on-exec as mio sets them); without it mio's fixed 128 applies and `backlog` is unused.
+pub fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    #[cfg(feature = "backlog")]
+    {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+        Ok(TcpListener::from_std(socket.into()))
+    }
+    #[cfg(not(feature = "backlog"))]
+    {
+        let _ = backlog;
+        TcpListener::bind(addr)
+    }
 }
 
 /// Formats an address back into endpoint form.

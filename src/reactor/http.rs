@@ -8,7 +8,7 @@ use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use log::{debug, trace, warn};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use mio::{Interest, Token};
 
 use super::timer::TimerKey;
@@ -89,12 +89,7 @@ impl Reactor {
     /// server id and the address bound. Requests reach [`super::Handler::on_request`].
     pub fn http_bind(&mut self, addr: &str, limits: Limits) -> io::Result<(HttpServerId, String)> {
         let addr = super::endpoint::resolve_bind(&format!("tcp://{addr}"))?;
-        // TODO: a configurable listen backlog. mio (like std) listens with 128, so a burst of
-        // more connects than that within one loop turn overflows the accept queue and the
-        // kernel retries those SYNs only after a second (10,000 loopback connects: 4 s here,
-        // 0.3 s for tokio's 1024). Raising it needs listen(2) outside mio: socket2 or libc
-        // and `unsafe`, neither of which palm takes on by default. ZMTP binds share this.
-        let mut listener = TcpListener::bind(addr)?;
+        let mut listener = super::endpoint::listen(addr, limits.backlog)?;
         let local = listener.local_addr()?.to_string();
         let server = self.http_servers.insert(HttpServer {
             limits,

@@ -306,8 +306,8 @@ impl Reactor {
     /// and returns the endpoint actually bound, with the real port.
     pub fn bind(&mut self, socket: SocketId, endpoint: &str) -> io::Result<String> {
         let addr = endpoint::resolve_bind(endpoint)?;
-        self.state(socket)?;
-        let mut listener = TcpListener::bind(addr)?;
+        let backlog = self.state(socket)?.core.options().backlog;
+        let mut listener = endpoint::listen(addr, backlog)?;
         let name = endpoint::format(listener.local_addr()?);
         let token = self.entries.vacant_key();
         self.poll

@@ -46,6 +46,10 @@ pub struct Options {
     /// REQ: put a request id frame before the delimiter and accept only the reply carrying
     /// it back (`ZMQ_REQ_CORRELATE`); pair it with `req_relaxed`.
     pub req_correlate: bool,
+    /// Connections the kernel may hold for a bound endpoint before the loop accepts them
+    /// (`ZMQ_BACKLOG`, 100 as libzmq's). Takes effect with the `backlog` feature; without it
+    /// every listener gets mio's 128.
+    pub backlog: u32,
 }
 
 impl Default for Options {
@@ -64,6 +68,7 @@ impl Default for Options {
             router_handover: false,
             req_relaxed: false,
             req_correlate: false,
+            backlog: 100,
         }
     }
 }
