@@ -94,6 +94,12 @@ pub trait Handler {
     }
 }
 
+/// The handler of a turn nobody handles: requests wait in the queue for [`Reactor::run`] or
+/// [`Reactor::next_request`].
+struct NoHandler;
+
+impl Handler for NoHandler {}
+
 /// A peer of a socket came up (handshake done) or went down (connection closed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerEvent {
@@ -197,6 +203,8 @@ pub struct Reactor {
     timers: Timers,
     /// Connections that stopped reading before `WouldBlock` on their budget.
     pending_reads: Vec<usize>,
+    /// Listeners with connections waiting, accepted at the end of a poll's events.
+    ready_listeners: Vec<usize>,
     /// Connections that stopped reading because their input queue is full.
     blocked_reads: Vec<usize>,
     dirty_sockets: Vec<SocketId>,
@@ -245,6 +253,7 @@ impl Reactor {
             sockets: Slab::new(),
             timers: Timers::default(),
             pending_reads: Vec::new(),
+            ready_listeners: Vec::new(),
             blocked_reads: Vec::new(),
             dirty_sockets: Vec::new(),
             readable_sockets: Vec::new(),
@@ -533,6 +542,17 @@ impl Reactor {
     /// Runs one turn of the loop: writes pending output, waits for events for at most
     /// `timeout` (`None`: until something happens), handles them and any due timers.
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.turn_with(timeout, None::<&mut NoHandler>)
+    }
+
+    /// A turn; with a handler, each HTTP connection's requests reach it as soon as that
+    /// connection has been read, and its answers are written before the next connection is
+    /// read, so the first request of a busy turn does not wait for the last one.
+    fn turn_with<H: Handler>(
+        &mut self,
+        timeout: Option<Duration>,
+        handler: Option<&mut H>,
+    ) -> io::Result<()> {
         self.peer_events.clear();
         self.flush();
         let timeout = self.poll_timeout(timeout);
@@ -540,7 +560,7 @@ impl Reactor {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
             other => other?,
         }
-        self.dispatch_events();
+        self.dispatch_events(handler);
         self.resume_reads();
         self.http_resume_reads();
         if !self.timers.is_empty() {
@@ -554,7 +574,7 @@ impl Reactor {
     /// Runs the loop, calling `handler`, until a [`Handle::stop`].
     pub fn run(&mut self, handler: &mut impl Handler) -> io::Result<()> {
         while !self.inbox.stop.swap(false, Ordering::AcqRel) {
-            self.turn(None)?;
+            self.turn_with(None, Some(&mut *handler))?;
             self.call_handler(handler);
         }
         Ok(())
@@ -567,7 +587,7 @@ impl Reactor {
         handler: &mut impl Handler,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
-        self.turn(timeout)?;
+        self.turn_with(timeout, Some(&mut *handler))?;
         self.call_handler(handler);
         Ok(())
     }
@@ -653,8 +673,13 @@ impl Reactor {
         }
     }
 
-    fn dispatch_events(&mut self) {
+    /// Handles one poll's events. Listeners are accepted after all the others: a connection
+    /// closed by an earlier event frees its slab key, and a connection accepted in the same
+    /// pass could take that key and then receive the closed one's later events (a stale
+    /// read-closed would hang it up).
+    fn dispatch_events<H: Handler>(&mut self, mut handler: Option<&mut H>) {
         let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        let mut listeners = std::mem::take(&mut self.ready_listeners);
         for event in events.iter() {
             let token = event.token();
             if token == WAKER {
@@ -665,14 +690,36 @@ impl Reactor {
             let writable = event.is_writable() || event.is_error();
             let read_closed = event.is_read_closed() || event.is_error();
             match self.entries.get(token.0) {
-                Some(Entry::Listener { .. }) => self.accept(token.0),
+                Some(Entry::Listener { .. } | Entry::HttpListener { .. }) => {
+                    listeners.push(token.0)
+                }
                 Some(Entry::Zmtp(_)) => self.zmtp_event(token.0, readable, writable, read_closed),
-                Some(Entry::HttpListener { .. }) => self.http_accept(token.0),
-                Some(Entry::Http(_)) => self.http_event(token.0, readable, writable, read_closed),
+                Some(Entry::Http(_)) => {
+                    self.http_event(token.0, readable, writable, read_closed);
+                    if let Some(handler) = handler.as_deref_mut() {
+                        self.answer_http(handler);
+                    }
+                }
                 None => {}
             }
         }
         self.events = events;
+        for token in listeners.drain(..) {
+            match self.entries.get(token) {
+                Some(Entry::Listener { .. }) => self.accept(token),
+                Some(Entry::HttpListener { .. }) => self.http_accept(token),
+                _ => {}
+            }
+        }
+        self.ready_listeners = listeners;
+    }
+
+    /// Hands the requests read so far to `handler` and writes what it answered.
+    fn answer_http<H: Handler>(&mut self, handler: &mut H) {
+        while let Some((id, request)) = self.http_requests.pop_front() {
+            handler.on_request(self, id, request);
+        }
+        self.http_flush();
     }
 
     fn fire_timers(&mut self, now: Instant) {
