@@ -342,7 +342,7 @@ impl Gateway {
         if segment.contains('.') {
             return self.utf8(segment.as_bytes());
         }
-        self.arena.reserve(segment.len() + 2);
+        self.room(segment.len() + 2);
         self.arena.extend_from_slice(b"_.");
         self.arena.extend_from_slice(segment.as_bytes());
         Utf8Bytes::from_utf8(self.arena.split().freeze()).unwrap_or_default()
@@ -355,17 +355,30 @@ impl Gateway {
 
     /// Copies into the arena: many small strings share one allocation.
     fn utf8(&mut self, bytes: &[u8]) -> Utf8Bytes {
-        self.arena.reserve(bytes.len().max(4096));
+        self.room(bytes.len());
         self.arena.extend_from_slice(bytes);
         Utf8Bytes::from_utf8(self.arena.split().freeze()).unwrap_or_default()
     }
 
     fn encode(&mut self, message: &PalmMessage) -> Bytes {
-        self.arena.reserve(message.encoded_len().max(4096));
+        self.room(message.encoded_len());
         message.encode(&mut self.arena);
         self.arena.split().freeze()
     }
+
+    /// Makes room for `len` more bytes in the arena. Only when the current block is used up
+    /// does it take a new one of at least [`ARENA_BLOCK`]: asking `reserve` for a whole block
+    /// each time would allocate on every call, since the split-off parts keep the old block
+    /// shared and `reserve` cannot reclaim it.
+    fn room(&mut self, len: usize) {
+        if self.arena.capacity() - self.arena.len() < len {
+            self.arena.reserve(len.max(ARENA_BLOCK));
+        }
+    }
 }
+
+/// Bytes per arena block: some sixty requests' names, client ids and encoded messages.
+const ARENA_BLOCK: usize = 16 * 1024;
 
 const HEX: [u8; 16] = *b"0123456789abcdef";
 
