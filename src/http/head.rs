@@ -331,7 +331,6 @@ fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|item| !item.is_empty())
 }
 
-/// `Content-Length = 1*DIGIT`, checked for overflow. No sign, no spaces, no lists.
 /// Checks a Host value against RFC 3986's `host [":" port]` (RFC 9112 §3.2 answers any other
 /// with 400). An empty value is valid: it is what a client sends for a target without an
 /// authority. IP literals are checked for their character set only.
@@ -400,6 +399,7 @@ fn is_sub_delim(b: u8) -> bool {
     )
 }
 
+/// `Content-Length = 1*DIGIT`, checked for overflow. No sign, no spaces, no lists.
 pub(crate) fn parse_content_length(value: &[u8]) -> Result<u64, Error> {
     if value.is_empty() {
         return Err(Error::InvalidContentLength);
