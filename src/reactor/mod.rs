@@ -617,9 +617,7 @@ impl Reactor {
             handler.on_timer(self, timer);
         }
         self.fired_timers = timers;
-        while let Some((id, request)) = self.http_requests.pop_front() {
-            handler.on_request(self, id, request);
-        }
+        self.hand_requests(handler);
         while let Some(socket) = self.readable_sockets.pop() {
             let Some(state) = self.sockets.get_mut(socket.0) else {
                 continue;
@@ -716,10 +714,15 @@ impl Reactor {
 
     /// Hands the requests read so far to `handler` and writes what it answered.
     fn answer_http<H: Handler>(&mut self, handler: &mut H) {
+        self.hand_requests(handler);
+        self.http_flush();
+    }
+
+    /// Hands every queued HTTP request to `handler`, in arrival order.
+    fn hand_requests<H: Handler>(&mut self, handler: &mut H) {
         while let Some((id, request)) = self.http_requests.pop_front() {
             handler.on_request(self, id, request);
         }
-        self.http_flush();
     }
 
     fn fire_timers(&mut self, now: Instant) {
